@@ -1,0 +1,58 @@
+#pragma once
+// A thin logging facade over Boost.Log: one line per event on stderr, with timestamp, level,
+// message and key=value fields (or one JSON object per line). Boost.Log stays out of this header.
+
+#include <concepts>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tunnel {
+
+enum class log_level { trace, debug, info, warn, error, off };
+enum class log_format { text, json };
+
+std::optional<log_level> parse_log_level(std::string_view text);
+std::optional<log_format> parse_log_format(std::string_view text);
+std::string_view log_level_name(log_level level);
+
+// One key=value pair of a log line. Numbers stay numbers in JSON.
+class log_field {
+public:
+    template <std::integral T>
+    log_field(std::string_view key, T value) : key_(key), text_(std::to_string(value)), is_number_(true) {}
+    log_field(std::string_view key, std::string_view value) : key_(key), text_(value) {}
+    log_field(std::string_view key, char const* value) : key_(key), text_(value) {}
+    log_field(std::string_view key, std::string const& value) : key_(key), text_(value) {}
+
+    std::string_view key() const { return key_; }
+    std::string_view text() const { return text_; }
+    bool is_number() const { return is_number_; }
+
+private:
+    std::string_view key_;
+    std::string text_;
+    bool is_number_ = false;
+};
+
+// Installs the stderr sink. Safe to call again (replaces the settings).
+void init_logging(log_level level, log_format format);
+
+bool log_enabled(log_level level);
+void log_write(log_level level, std::string_view message, std::initializer_list<log_field> fields);
+
+inline void log(log_level level, std::string_view message, std::initializer_list<log_field> fields = {}) {
+    if (log_enabled(level)) log_write(level, message, fields);
+}
+inline void log_debug(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::debug, m, f); }
+inline void log_info(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::info, m, f); }
+inline void log_warn(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::warn, m, f); }
+inline void log_error(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::error, m, f); }
+
+// Exposed for tests: how a line's fields are rendered in each format.
+std::string render_fields(log_format format, std::initializer_list<log_field> fields);
+std::string json_escape(std::string_view text);
+
+}  // namespace tunnel

@@ -1,0 +1,81 @@
+// tunnel-client: parse options, then run the reconnect loop until a signal or giving up.
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "app/logging.hpp"
+#include "app/options.hpp"
+#include "tunnel/client.hpp"
+
+namespace asio = boost::asio;
+
+int main(int argc, char** argv) {
+    auto const parsed = tunnel::app::parse_options(argc, argv, [](char const* name) { return std::getenv(name); });
+    if (!parsed.config) {
+        (parsed.to_stderr ? std::cerr : std::cout) << parsed.message << std::flush;
+        return parsed.exit_code;
+    }
+    auto const& cfg = *parsed.config;
+    tunnel::init_logging(cfg.level, cfg.format);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    asio::io_context ioc(static_cast<int>(cfg.client.threads));
+    tunnel::client client(ioc.get_executor(), cfg.client);
+
+    // SIGINT/SIGTERM: polite shutdown, bounded by a hard deadline; a second signal exits at once.
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    asio::steady_timer hard_deadline(ioc);
+    int exit_code = 0;
+    bool shutting_down = false;
+    std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        if (shutting_down) {
+            tunnel::log_warn("second signal: exiting now", {{"signal", sig}});
+            ioc.stop();
+            return;
+        }
+        shutting_down = true;
+        tunnel::log_info("shutting down", {{"signal", sig}});
+        client.stop();
+        hard_deadline.expires_after(std::chrono::milliseconds(1500));
+        hard_deadline.async_wait([&](boost::system::error_code tec) {
+            if (tec) return;
+            tunnel::log_warn("shutdown took too long: exiting");
+            ioc.stop();
+        });
+        signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
+
+    tunnel::log_info("tunnel-client starting", {{"version", TUNNEL_VERSION}, {"container_id", cfg.client.container_id},
+                                                {"runner", cfg.client.endpoint.url()}});
+    asio::co_spawn(client.executor(), client.run(), [&](std::exception_ptr e, int code) {
+        exit_code = code;
+        if (e) {
+            exit_code = 1;
+            try {
+                std::rethrow_exception(e);
+            } catch (std::exception const& x) {
+                tunnel::log_error("fatal error", {{"reason", x.what()}});
+            }
+        }
+        boost::system::error_code ignored;
+        signals.cancel(ignored);
+        hard_deadline.cancel();
+    });
+
+    std::vector<std::thread> workers;
+    for (unsigned i = 1; i < cfg.client.threads; ++i) workers.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    ioc.stop();
+    for (auto& t : workers) t.join();
+    return exit_code;
+}

@@ -1,0 +1,250 @@
+#include "app/options.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+#include <vector>
+
+namespace tunnel::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+// One option: its flag, the environment variables that may supply it (first wins), its help text.
+struct option_spec {
+    char const* name;       // long name
+    char const* flags;      // program_options spelling ("runner-url,r")
+    std::vector<char const*> env;
+    char const* value_name;
+    char const* default_text;  // nullptr = required / no default shown
+    char const* help;
+};
+
+std::vector<option_spec> const& specs() {
+    static std::vector<option_spec> const table = {
+        {"runner-url", "runner-url,r", {"RUNNER_URL", "KOHAKURIVER_TUNNEL_URL"}, "URL", nullptr,
+         "runner WebSocket URL (ws:// or wss://; http(s):// accepted)"},
+        {"container-id", "container-id,c", {"CONTAINER_ID", "KOHAKURIVER_CONTAINER_ID"}, "ID", nullptr,
+         "container ID or name"},
+        {"reconnect-delay", "reconnect-delay", {"RECONNECT_DELAY"}, "SECONDS", "5",
+         "first delay between reconnect attempts; doubles with jitter"},
+        {"max-reconnect", "max-reconnect", {"MAX_RECONNECT"}, "N", "0",
+         "give up after N consecutive failed attempts (0 = never)"},
+        {"log-level", "log-level", {"LOG_LEVEL"}, "LEVEL", "info", "trace, debug, info, warn, error or off"},
+        {"log-format", "log-format", {"TUNNEL_LOG_FORMAT"}, "FORMAT", "text", "text or json"},
+        {"max-reconnect-delay", "max-reconnect-delay", {"TUNNEL_MAX_RECONNECT_DELAY"}, "SECONDS", "60",
+         "cap of the reconnect delay"},
+        {"connect-timeout", "connect-timeout", {"TUNNEL_CONNECT_TIMEOUT"}, "SECONDS", "10",
+         "limit for TCP connect + TLS + WebSocket handshake to the runner"},
+        {"keepalive-timeout", "keepalive-timeout", {"TUNNEL_KEEPALIVE_TIMEOUT"}, "SECONDS", "30",
+         "a runner silent this long is dead (pinged at half)"},
+        {"udp-idle-timeout", "udp-idle-timeout", {"TUNNEL_UDP_IDLE_TIMEOUT"}, "SECONDS", "60",
+         "close a UDP flow after this long without traffic"},
+        {"stall-timeout", "stall-timeout", {"TUNNEL_STALL_TIMEOUT"}, "SECONDS", "10",
+         "close a connection whose full buffer holds the tunnel this long"},
+        {"conn-buffer", "conn-buffer", {"TUNNEL_CONN_BUFFER"}, "BYTES", "4M",
+         "bytes queued for one local connection before the tunnel waits (K/M/G suffix)"},
+        {"threads", "threads", {"TUNNEL_THREADS"}, "N", "1", "I/O threads"},
+        {"tls-insecure", "tls-insecure", {"TUNNEL_TLS_INSECURE"}, "[BOOL]", "false",
+         "do not verify the runner's TLS certificate (wss://)"},
+    };
+    return table;
+}
+
+std::string usage_line() { return "Usage: tunnel-client --runner-url URL --container-id ID [options]"; }
+
+std::string help_text() {
+    std::ostringstream out;
+    out << "tunnel-client " << TUNNEL_VERSION
+        << ": lets the runner reach TCP and UDP services inside this container over one WebSocket.\n\n"
+        << usage_line() << "\n\nOptions (command line beats environment):\n";
+    for (auto const& s : specs()) {
+        std::string flag = "  ";
+        std::string const f = s.flags;
+        auto const comma = f.find(',');
+        if (comma != std::string::npos)
+            flag += "-" + f.substr(comma + 1) + ", --" + f.substr(0, comma);
+        else
+            flag += "    --" + f;
+        flag += std::string(" ") + s.value_name;
+        if (flag.size() < 36) flag.resize(36, ' ');
+        out << flag << s.help;
+        std::string env;
+        for (auto const* e : s.env) env += (env.empty() ? "" : ", ") + std::string(e);
+        out << "\n" << std::string(36, ' ') << "[env " << env;
+        if (s.default_text) out << "; default " << s.default_text;
+        out << "]\n";
+    }
+    out << "  -h, --help                        show this help\n"
+        << "  -V, --version                     show the version\n";
+    return out.str();
+}
+
+parse_outcome bad_input(std::string const& what) {
+    parse_outcome r;
+    r.exit_code = 2;
+    r.to_stderr = true;
+    r.message = "tunnel-client: error: " + what + "\n" + usage_line() + "\nTry 'tunnel-client --help' for more.\n";
+    return r;
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_seconds(std::string const& text) {
+    if (text.empty() || text.size() > 32) return std::nullopt;
+    for (char c : text)
+        if (!((c >= '0' && c <= '9') || c == '.')) return std::nullopt;
+    errno = 0;
+    char* end = nullptr;
+    double const v = std::strtod(text.c_str(), &end);
+    if (errno != 0 || end != text.c_str() + text.size() || !std::isfinite(v) || v < 0 || v > 86400.0 * 365)
+        return std::nullopt;
+    return std::chrono::milliseconds{static_cast<long long>(std::llround(v * 1000.0))};
+}
+
+std::optional<unsigned long> parse_count(std::string const& text) {
+    if (text.empty() || text.size() > 9) return std::nullopt;
+    for (char c : text)
+        if (c < '0' || c > '9') return std::nullopt;
+    return std::stoul(text);
+}
+
+std::optional<std::size_t> parse_size(std::string const& text) {
+    if (text.empty()) return std::nullopt;
+    std::string digits = text;
+    std::size_t multiplier = 1;
+    auto suffix_at = digits.find_first_not_of("0123456789");
+    if (suffix_at != std::string::npos) {
+        std::string suffix = digits.substr(suffix_at);
+        for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (suffix == "K" || suffix == "KB" || suffix == "KIB") multiplier = 1024;
+        else if (suffix == "M" || suffix == "MB" || suffix == "MIB") multiplier = 1024 * 1024;
+        else if (suffix == "G" || suffix == "GB" || suffix == "GIB") multiplier = 1024 * 1024 * 1024;
+        else return std::nullopt;
+        digits.resize(suffix_at);
+    }
+    auto const n = parse_count(digits);
+    if (!n) return std::nullopt;
+    if (*n > (std::size_t{1} << 40) / multiplier) return std::nullopt;
+    return *n * multiplier;
+}
+
+parse_outcome parse_options(int argc, char const* const* argv, env_lookup const& getenv) {
+    po::options_description desc;
+    desc.add_options()("help,h", "")("version,V", "");
+    for (auto const& s : specs()) {
+        auto* value = po::value<std::string>();
+        if (std::string_view(s.name) == "tls-insecure") value->implicit_value("true");  // a bare flag
+        desc.add_options()(s.flags, value, s.help);
+    }
+
+    po::variables_map vm;
+    try {
+        auto parsed = po::command_line_parser(argc, argv)
+                          .options(desc)
+                          .style(po::command_line_style::default_style &
+                                 ~po::command_line_style::allow_guessing)
+                          .run();
+        po::store(parsed, vm);
+    } catch (po::error const& e) {
+        return bad_input(e.what());
+    }
+
+    if (vm.count("help")) return parse_outcome{std::nullopt, 0, help_text(), false};
+    if (vm.count("version"))
+        return parse_outcome{std::nullopt, 0, std::string("tunnel-client ") + TUNNEL_VERSION + "\n", false};
+
+    // Value and where it came from (for error messages), flag first, then each env variable.
+    struct sourced {
+        std::string value;
+        std::string origin;
+    };
+    auto lookup = [&](char const* name) -> std::optional<sourced> {
+        if (vm.count(name)) return sourced{vm[name].as<std::string>(), std::string("--") + name};
+        for (auto const& s : specs()) {
+            if (std::string_view(s.name) != name) continue;
+            for (auto const* env : s.env) {
+                char const* v = getenv ? getenv(env) : nullptr;
+                if (v && *v) return sourced{v, env};
+            }
+        }
+        return std::nullopt;
+    };
+    auto invalid = [](sourced const& s, char const* expected) {
+        return bad_input("invalid value '" + s.value + "' for " + s.origin + ": expected " + expected);
+    };
+
+    app_config cfg;
+    auto& c = cfg.client;
+
+    auto url = lookup("runner-url");
+    if (!url) return bad_input("missing runner URL: give --runner-url or set RUNNER_URL");
+    auto id = lookup("container-id");
+    if (!id) return bad_input("missing container id: give --container-id or set CONTAINER_ID");
+    auto endpoint = make_runner_endpoint(url->value, id->value);
+    if (auto const* err = std::get_if<std::string>(&endpoint)) return bad_input(*err);
+    c.runner_url = url->value;
+    c.container_id = id->value;
+    c.endpoint = std::get<runner_endpoint>(endpoint);
+
+    // Durations: non-negative seconds (decimals allowed). positive = zero is refused.
+    struct duration_opt {
+        char const* name;
+        std::chrono::milliseconds* target;
+        bool positive;
+    };
+    for (auto const& d : {duration_opt{"reconnect-delay", &c.backoff.base, false},
+                          duration_opt{"max-reconnect-delay", &c.backoff.cap, false},
+                          duration_opt{"connect-timeout", &c.connect_timeout, true},
+                          duration_opt{"keepalive-timeout", &c.keepalive_timeout, true},
+                          duration_opt{"udp-idle-timeout", &c.udp_idle_timeout, true},
+                          duration_opt{"stall-timeout", &c.stall_timeout, true}}) {
+        auto v = lookup(d.name);
+        if (!v) continue;
+        auto parsed = parse_seconds(v->value);
+        if (!parsed || (d.positive && parsed->count() == 0))
+            return invalid(*v, d.positive ? "a positive number of seconds" : "a non-negative number of seconds");
+        *d.target = *parsed;
+    }
+    if (c.backoff.cap < c.backoff.base) c.backoff.cap = c.backoff.base;
+
+    if (auto v = lookup("max-reconnect")) {
+        auto n = parse_count(v->value);
+        if (!n) return invalid(*v, "a non-negative whole number");
+        c.max_reconnect = static_cast<unsigned>(*n);
+    }
+    if (auto v = lookup("threads")) {
+        auto n = parse_count(v->value);
+        if (!n || *n < 1 || *n > 64) return invalid(*v, "a whole number from 1 to 64");
+        c.threads = static_cast<unsigned>(*n);
+    }
+    if (auto v = lookup("conn-buffer")) {
+        auto n = parse_size(v->value);
+        if (!n || *n < 64 * 1024) return invalid(*v, "a size of at least 64K (e.g. 4M)");
+        c.conn_buffer = *n;
+    }
+    if (auto v = lookup("log-level")) {
+        auto l = parse_log_level(v->value);
+        if (!l) return invalid(*v, "trace, debug, info, warn, error or off");
+        cfg.level = *l;
+    }
+    if (auto v = lookup("log-format")) {
+        auto f = parse_log_format(v->value);
+        if (!f) return invalid(*v, "text or json");
+        cfg.format = *f;
+    }
+    if (auto v = lookup("tls-insecure")) {
+        std::string b = v->value;
+        for (auto& ch : b) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (b == "1" || b == "true" || b == "yes" || b == "on") c.tls_insecure = true;
+        else if (b == "0" || b == "false" || b == "no" || b == "off") c.tls_insecure = false;
+        else return invalid(*v, "true or false");
+    }
+    return parse_outcome{cfg, 0, {}, false};
+}
+
+}  // namespace tunnel::app

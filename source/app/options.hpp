@@ -1,0 +1,36 @@
+#pragma once
+// Command line + environment -> app_config. Pure: the environment is passed in, nothing is printed.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "app/logging.hpp"
+#include "tunnel/config.hpp"
+
+namespace tunnel::app {
+
+struct app_config {
+    client_config client;
+    log_level level = log_level::info;
+    log_format format = log_format::text;
+};
+
+// Either a config to run, or something to print and an exit code (help, version, bad input).
+struct parse_outcome {
+    std::optional<app_config> config;
+    int exit_code = 0;
+    std::string message;      // printed as is
+    bool to_stderr = false;
+};
+
+using env_lookup = std::function<char const*(char const*)>;
+
+parse_outcome parse_options(int argc, char const* const* argv, env_lookup const& getenv);
+
+// Helpers shared with the runner emulator and unit tests. Each returns nullopt on bad input.
+std::optional<std::chrono::milliseconds> parse_seconds(std::string const& text);
+std::optional<std::size_t> parse_size(std::string const& text);  // bytes, with K/M/G (KiB...) suffix
+std::optional<unsigned long> parse_count(std::string const& text);
+
+}  // namespace tunnel::app

@@ -1,0 +1,59 @@
+#include "tunnel/client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "app/logging.hpp"
+#include "tunnel/backoff.hpp"
+#include "tunnel/session.hpp"
+
+namespace tunnel {
+
+namespace asio = boost::asio;
+
+client::client(asio::any_io_executor ex, client_config config)
+    : strand_(asio::make_strand(ex)), config_(std::move(config)), delay_(strand_) {}
+
+void client::stop() {
+    asio::post(strand_, [this] {
+        stop_requested_ = true;
+        delay_.cancel();
+        if (current_) current_->stop();
+    });
+}
+
+asio::awaitable<int> client::run() {
+    backoff schedule(config_.backoff);
+    while (!stop_requested_) {
+        session_outcome outcome;
+        {
+            session s(strand_, config_);
+            current_ = &s;
+            outcome = co_await s.run();
+            current_ = nullptr;
+        }
+        if (stop_requested_) break;
+
+        if (outcome.came_up) {
+            schedule.record_session_up();
+        } else {
+            schedule.record_failure();
+            if (config_.max_reconnect != 0 && schedule.failures() >= config_.max_reconnect) {
+                log_error("giving up: runner unreachable", {{"attempts", schedule.failures()},
+                                                            {"reason", outcome.reason}});
+                co_return 1;
+            }
+        }
+        auto const delay = schedule.next_delay();
+        if (delay.count() > 0) {
+            log_info("reconnecting", {{"delay_ms", delay.count()}, {"failures", schedule.failures()}});
+            delay_.expires_after(delay);
+            co_await delay_.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+    }
+    log_info("stopped");
+    co_return 0;
+}
+
+}  // namespace tunnel

@@ -1,0 +1,37 @@
+#pragma once
+// Everything the runtime needs, as a plain struct: filled from flags and environment by app/options.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "tunnel/backoff.hpp"
+#include "tunnel/runner_url.hpp"
+
+namespace tunnel {
+
+using namespace std::chrono_literals;
+
+struct client_config {
+    std::string runner_url;
+    std::string container_id;
+    runner_endpoint endpoint;
+
+    backoff_policy backoff{5000ms, 60000ms};
+    unsigned max_reconnect = 0;  // consecutive failures before giving up; 0 = never
+
+    std::chrono::milliseconds connect_timeout = 10s;    // TCP connect + TLS + WebSocket handshake
+    std::chrono::milliseconds keepalive_timeout = 30s;  // silent runner: ping at half, give up at full
+    std::chrono::milliseconds udp_idle_timeout = 60s;   // UDP flow without traffic is closed
+    std::chrono::milliseconds stall_timeout = 10s;      // a full connection may hold the tunnel this long
+    std::chrono::milliseconds local_connect_timeout = 5s;
+
+    std::size_t conn_buffer = 4 * 1024 * 1024;   // bytes queued for one local socket
+    std::size_t write_queue = 4 * 1024 * 1024;   // bytes queued for the WebSocket
+    std::size_t max_message = 4 * 1024 * 1024 + 8;  // larger incoming messages end the session
+
+    unsigned threads = 1;
+    bool tls_insecure = false;
+};
+
+}  // namespace tunnel

@@ -1,0 +1,71 @@
+#include "tunnel/runner_url.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+namespace tunnel {
+
+std::string runner_endpoint::url() const {
+    return std::string(tls ? "wss://" : "ws://") + host_header + target;
+}
+
+std::string percent_encode_segment(std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        bool const unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                c == '-' || c == '.' || c == '_' || c == '~';
+        if (unreserved) {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
+        }
+    }
+    return out;
+}
+
+std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view runner_url,
+                                                                 std::string_view container_id) {
+    if (container_id.empty()) return std::string("container id is empty");
+    auto parsed = boost::urls::parse_uri(runner_url);
+    if (!parsed) return "runner URL '" + std::string(runner_url) + "' is not a valid URL";
+    boost::urls::url_view const u = *parsed;
+
+    runner_endpoint ep;
+    std::string scheme(u.scheme());
+    for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme == "ws" || scheme == "http") {
+        ep.tls = false;
+    } else if (scheme == "wss" || scheme == "https") {
+        ep.tls = true;
+    } else {
+        return "runner URL '" + std::string(runner_url) + "' must start with ws:// or wss://";
+    }
+    if (!u.has_authority() || u.encoded_host().empty())
+        return "runner URL '" + std::string(runner_url) + "' has no host";
+    if (u.has_userinfo()) return "runner URL '" + std::string(runner_url) + "' must not contain user info";
+    if (u.has_fragment()) return "runner URL '" + std::string(runner_url) + "' must not contain a fragment";
+
+    if (u.host_type() == boost::urls::host_type::ipv6) {
+        ep.host = u.host_ipv6_address().to_string();
+    } else {
+        ep.host = u.host();
+    }
+    ep.host_header = std::string(u.encoded_host_and_port());
+    if (u.has_port()) {
+        if (u.port_number() == 0) return "runner URL '" + std::string(runner_url) + "' has an invalid port";
+        ep.port = std::to_string(u.port_number());
+    } else {
+        ep.port = ep.tls ? "443" : "80";
+    }
+
+    std::string path(u.encoded_path());
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    ep.target = path + "/ws/tunnel/" + percent_encode_segment(container_id);
+    if (u.has_query()) ep.target += "?" + std::string(u.encoded_query());
+    return ep;
+}
+
+}  // namespace tunnel

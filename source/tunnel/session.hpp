@@ -1,0 +1,52 @@
+#pragma once
+// One WebSocket lifetime: dial, then a read loop dispatching frames to links, the single writer,
+// and a closer for polite shutdown, run as one group; at the end every local connection is closed.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <string>
+
+#include "protocol/frame.hpp"
+#include "tunnel/config.hpp"
+#include "tunnel/session_state.hpp"
+
+namespace tunnel {
+
+class ws_connection;
+
+struct session_outcome {
+    bool came_up = false;         // the WebSocket handshake succeeded
+    std::string reason;           // why it ended (or failed to start)
+};
+
+class session {
+public:
+    // ex must be a strand: every coroutine of the session runs on it.
+    session(boost::asio::any_io_executor strand, client_config const& config);
+    ~session();
+
+    boost::asio::awaitable<session_outcome> run();
+
+    // Polite shutdown: close the local sockets, send a close frame (going away), give the runner
+    // a moment to answer, then drop the connection. Call on the strand.
+    void stop();
+
+private:
+    boost::asio::awaitable<std::string> read_loop(ws_connection& ws);
+    boost::asio::awaitable<void> write_loop(ws_connection& ws);
+    boost::asio::awaitable<void> closer(ws_connection& ws);
+    boost::asio::awaitable<void> dispatch(protocol::message const& message);
+    void on_connect(protocol::header const& h);
+    void end_links();
+
+    std::shared_ptr<session_state> state_;
+    boost::asio::steady_timer stop_signal_;
+    bool stop_requested_ = false;
+    bool read_ended_ = false;
+    std::string end_reason_;
+};
+
+}  // namespace tunnel
