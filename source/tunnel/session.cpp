@@ -140,7 +140,8 @@ asio::awaitable<void> session::dispatch(protocol::message const& message) {
                 // This connection is full: stop reading the tunnel until it drains, but not forever.
                 log_debug("connection full, tunnel paused", {{"client_id", h.client_id},
                                                             {"bytes", link->pending_bytes()}});
-                if (!co_await link->wait_pending_at_most(cfg.conn_buffer, cfg.stall_timeout))
+                bool const drained = co_await link->wait_pending_at_most(cfg.conn_buffer, cfg.stall_timeout);
+                if (!drained)
                     link->fail("local service stopped reading (stall timeout)");
             }
             co_return;

@@ -139,7 +139,9 @@ asio::awaitable<void> tcp_link::pump_up() {
         auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
         if (wec || phase_ == phase::closed) co_return;
         if (!silent_ && !state_->writer.has_room()) {
-            if (!co_await state_->writer.wait_for_room()) co_return;  // the session is over
+            // (GCC 12 miscompiles co_await inside a condition: bind the result first.)
+            bool const room = co_await state_->writer.wait_for_room();
+            if (!room) co_return;  // the session is over
             if (phase_ == phase::closed) co_return;
         }
         error_code ec;

@@ -115,7 +115,8 @@ asio::awaitable<void> udp_link::pump_up() {
         auto [wec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
         if (wec || closed_) co_return;
         if (!silent_ && !state_->writer.has_room()) {
-            if (!co_await state_->writer.wait_for_room()) co_return;
+            bool const room = co_await state_->writer.wait_for_room();
+            if (!room) co_return;
             if (closed_) co_return;
         }
         error_code ec;

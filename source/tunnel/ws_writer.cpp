@@ -16,7 +16,14 @@ ws_writer::ws_writer(asio::any_io_executor ex, std::size_t budget)
 void ws_writer::send(frame_bytes frame) {
     if (stopped_) return;
     queued_bytes_ += frame.size();
-    queue_.push_back(std::move(frame));
+    queue_.push_back(message{std::move(frame), false});
+    wake_writer_.cancel();
+}
+
+void ws_writer::send_text(std::string text) {
+    if (stopped_) return;
+    queued_bytes_ += text.size();
+    queue_.push_back(message{frame_bytes(text.begin(), text.end()), true});
     wake_writer_.cancel();
 }
 
@@ -37,14 +44,16 @@ asio::awaitable<boost::system::error_code> ws_writer::run(ws_connection& ws) {
         }
         // The frame stays in the queue (alive) until its write completes.
         writing_ = true;
-        auto ec = co_await ws.write(asio::buffer(queue_.front()));
+        auto& front = queue_.front();
+        auto ec = front.text ? co_await ws.write_text(std::string(front.bytes.begin(), front.bytes.end()))
+                             : co_await ws.write(asio::buffer(front.bytes));
         writing_ = false;
         if (ec) {
             stop();
             co_return ec;
         }
         if (stopped_) break;  // stop() left the written frame in place; drop it now
-        queued_bytes_ -= queue_.front().size();
+        queued_bytes_ -= queue_.front().bytes.size();
         queue_.pop_front();
         if (has_room()) wake_producers_.cancel();
     }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <string>
 #include <vector>
 
 namespace tunnel {
@@ -25,6 +26,9 @@ public:
     // Queues a frame. Never waits: control frames always go in; DATA producers call
     // wait_for_room() first. Frames sent after stop() are dropped.
     void send(frame_bytes frame);
+    // Queues a text message. The client never sends one (the runner drops the tunnel on it);
+    // the runner emulator uses it to check that clients ignore them.
+    void send_text(std::string text);
 
     bool has_room() const { return queued_bytes_ < budget_; }
     // Waits until the queue is below its budget. false once the writer has stopped.
@@ -39,7 +43,11 @@ public:
     std::size_t queued_bytes() const { return queued_bytes_; }
 
 private:
-    std::deque<frame_bytes> queue_;
+    struct message {
+        frame_bytes bytes;
+        bool text = false;
+    };
+    std::deque<message> queue_;
     std::size_t queued_bytes_ = 0;
     std::size_t budget_;
     bool stopped_ = false;

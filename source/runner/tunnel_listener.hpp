@@ -1,0 +1,40 @@
+#pragma once
+// Accepts tunnel clients the way the runner does: an HTTP upgrade to /ws/tunnel/{container_id};
+// anything else gets 404. Keepalive like uvicorn: a ping when idle, a dead client dropped.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <memory>
+
+#include "runner/tunnel_peer.hpp"
+
+namespace tunnel::runner {
+
+struct listener_options {
+    // Ping after half of this without traffic, drop the client after all of it (uvicorn: 20 s + 20 s).
+    std::chrono::milliseconds keepalive_timeout{40000};
+    std::size_t max_message = 16 * 1024 * 1024;
+};
+
+class tunnel_listener {
+public:
+    tunnel_listener(boost::asio::any_io_executor ex, boost::asio::ip::tcp::endpoint endpoint,
+                    listener_options options = {});
+
+    std::uint16_t port() const;
+    // The next tunnel client that completed its handshake (started, ready to use), or nullptr once
+    // the listener is closed.
+    boost::asio::awaitable<std::shared_ptr<tunnel_peer>> accept();
+    void close();
+
+private:
+    boost::asio::ip::tcp::acceptor acceptor_;
+    listener_options options_;
+};
+
+std::string percent_decode(std::string_view text);
+
+}  // namespace tunnel::runner

@@ -1,0 +1,65 @@
+#pragma once
+// The runner's side of one connected tunnel client: receive its messages, send frames through a
+// single writer (as the real runner does), close politely or drop it like a crashed runner.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tunnel/ws_writer.hpp"
+
+namespace tunnel {
+class ws_connection;
+}
+
+namespace tunnel::runner {
+
+struct incoming_message {
+    bool binary = true;
+    std::vector<std::uint8_t> bytes;
+};
+
+class tunnel_peer : public std::enable_shared_from_this<tunnel_peer> {
+public:
+    tunnel_peer(std::unique_ptr<ws_connection> ws, std::string container_id, std::string target);
+    ~tunnel_peer();
+
+    std::string const& container_id() const { return container_id_; }
+    std::string const& target() const { return target_; }  // the request target the client used
+
+    // Starts the writer. Call once, on the peer's executor.
+    void start();
+
+    void send(frame_bytes frame) { writer_.send(std::move(frame)); }
+    void send_text(std::string text) { writer_.send_text(std::move(text)); }
+    // DATA with backpressure: waits while the writer's queue is full. false once the peer is gone.
+    boost::asio::awaitable<bool> send_data(frame_bytes frame);
+
+    // The next message, or nullopt when the connection is over (see end_error / peer_close_code).
+    // One receive at a time.
+    boost::asio::awaitable<std::optional<incoming_message>> receive();
+
+    boost::system::error_code end_error() const { return end_error_; }
+    std::uint16_t peer_close_code() const;
+    bool ended() const { return ended_; }
+
+    // Polite close (close frame with code), or drop the TCP connection without one (runner crash).
+    void close(std::uint16_t code = 1000);
+    void abort();
+
+private:
+    std::unique_ptr<ws_connection> ws_;
+    std::string container_id_;
+    std::string target_;
+    ws_writer writer_;
+    bool ended_ = false;
+    bool closing_ = false;
+    boost::system::error_code end_error_;
+};
+
+}  // namespace tunnel::runner
