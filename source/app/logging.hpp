@@ -20,7 +20,7 @@ std::string_view log_level_name(log_level level);
 
 // One key=value pair of a log line. Numbers stay numbers in JSON.
 class log_field {
-public:
+  public:
     template <std::integral T>
     log_field(std::string_view key, T value) : key_(key), text_(std::to_string(value)), is_number_(true) {}
     log_field(std::string_view key, std::string_view value) : key_(key), text_(value) {}
@@ -31,7 +31,7 @@ public:
     std::string_view text() const { return text_; }
     bool is_number() const { return is_number_; }
 
-private:
+  private:
     std::string_view key_;
     std::string text_;
     bool is_number_ = false;
@@ -46,10 +46,18 @@ void log_write(log_level level, std::string_view message, std::initializer_list<
 inline void log(log_level level, std::string_view message, std::initializer_list<log_field> fields = {}) {
     if (log_enabled(level)) log_write(level, message, fields);
 }
-inline void log_debug(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::debug, m, f); }
-inline void log_info(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::info, m, f); }
-inline void log_warn(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::warn, m, f); }
-inline void log_error(std::string_view m, std::initializer_list<log_field> f = {}) { log(log_level::error, m, f); }
+inline void log_debug(std::string_view m, std::initializer_list<log_field> f = {}) {
+    log(log_level::debug, m, f);
+}
+inline void log_info(std::string_view m, std::initializer_list<log_field> f = {}) {
+    log(log_level::info, m, f);
+}
+inline void log_warn(std::string_view m, std::initializer_list<log_field> f = {}) {
+    log(log_level::warn, m, f);
+}
+inline void log_error(std::string_view m, std::initializer_list<log_field> f = {}) {
+    log(log_level::error, m, f);
+}
 
 // Exposed for tests: how a line's fields are rendered in each format.
 std::string render_fields(log_format format, std::initializer_list<log_field> fields);

@@ -4,7 +4,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -18,7 +17,8 @@
 namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
-    auto const parsed = tunnel::app::parse_options(argc, argv, [](char const* name) { return std::getenv(name); });
+    auto const parsed =
+        tunnel::app::parse_options(argc, argv, [](char const* name) { return std::getenv(name); });
     if (!parsed.config) {
         (parsed.to_stderr ? std::cerr : std::cout) << parsed.message << std::flush;
         return parsed.exit_code;
@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
     asio::steady_timer hard_deadline(ioc);
     int exit_code = 0;
     bool shutting_down = false;
-    std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
+    std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                        int sig) {
         if (ec) return;
         if (shutting_down) {
             tunnel::log_warn("second signal: exiting now", {{"signal", sig}});
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
     };
     signals.async_wait(on_signal);
 
-    tunnel::log_info("tunnel-client starting", {{"version", TUNNEL_VERSION}, {"container_id", cfg.client.container_id},
+    tunnel::log_info("tunnel-client starting", {{"version", TUNNEL_VERSION},
+                                                {"container_id", cfg.client.container_id},
                                                 {"runner", cfg.client.endpoint.url()}});
     asio::co_spawn(client.executor(), client.run(), [&](std::exception_ptr e, int code) {
         exit_code = code;

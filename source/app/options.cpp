@@ -1,7 +1,6 @@
 #include "app/options.hpp"
 
 #include <boost/program_options.hpp>
-
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -16,8 +15,8 @@ namespace {
 
 // One option: its flag, the environment variables that may supply it (first wins), its help text.
 struct option_spec {
-    char const* name;       // long name
-    char const* flags;      // program_options spelling ("runner-url,r")
+    char const* name;   // long name
+    char const* flags;  // program_options spelling ("runner-url,r")
     std::vector<char const*> env;
     char const* value_name;
     char const* default_text;  // nullptr = required / no default shown
@@ -26,30 +25,74 @@ struct option_spec {
 
 std::vector<option_spec> const& specs() {
     static std::vector<option_spec> const table = {
-        {"runner-url", "runner-url,r", {"RUNNER_URL", "KOHAKURIVER_TUNNEL_URL"}, "URL", nullptr,
+        {"runner-url",
+         "runner-url,r",
+         {"RUNNER_URL", "KOHAKURIVER_TUNNEL_URL"},
+         "URL",
+         nullptr,
          "runner WebSocket URL (ws:// or wss://; http(s):// accepted)"},
-        {"container-id", "container-id,c", {"CONTAINER_ID", "KOHAKURIVER_CONTAINER_ID"}, "ID", nullptr,
+        {"container-id",
+         "container-id,c",
+         {"CONTAINER_ID", "KOHAKURIVER_CONTAINER_ID"},
+         "ID",
+         nullptr,
          "container ID or name"},
-        {"reconnect-delay", "reconnect-delay", {"RECONNECT_DELAY"}, "SECONDS", "5",
+        {"reconnect-delay",
+         "reconnect-delay",
+         {"RECONNECT_DELAY"},
+         "SECONDS",
+         "5",
          "first delay between reconnect attempts; doubles with jitter"},
-        {"max-reconnect", "max-reconnect", {"MAX_RECONNECT"}, "N", "0",
+        {"max-reconnect",
+         "max-reconnect",
+         {"MAX_RECONNECT"},
+         "N",
+         "0",
          "give up after N consecutive failed attempts (0 = never)"},
         {"log-level", "log-level", {"LOG_LEVEL"}, "LEVEL", "info", "trace, debug, info, warn, error or off"},
         {"log-format", "log-format", {"TUNNEL_LOG_FORMAT"}, "FORMAT", "text", "text or json"},
-        {"max-reconnect-delay", "max-reconnect-delay", {"TUNNEL_MAX_RECONNECT_DELAY"}, "SECONDS", "60",
+        {"max-reconnect-delay",
+         "max-reconnect-delay",
+         {"TUNNEL_MAX_RECONNECT_DELAY"},
+         "SECONDS",
+         "60",
          "cap of the reconnect delay"},
-        {"connect-timeout", "connect-timeout", {"TUNNEL_CONNECT_TIMEOUT"}, "SECONDS", "10",
+        {"connect-timeout",
+         "connect-timeout",
+         {"TUNNEL_CONNECT_TIMEOUT"},
+         "SECONDS",
+         "10",
          "limit for TCP connect + TLS + WebSocket handshake to the runner"},
-        {"keepalive-timeout", "keepalive-timeout", {"TUNNEL_KEEPALIVE_TIMEOUT"}, "SECONDS", "30",
+        {"keepalive-timeout",
+         "keepalive-timeout",
+         {"TUNNEL_KEEPALIVE_TIMEOUT"},
+         "SECONDS",
+         "30",
          "a runner silent this long is dead (pinged at half)"},
-        {"udp-idle-timeout", "udp-idle-timeout", {"TUNNEL_UDP_IDLE_TIMEOUT"}, "SECONDS", "60",
+        {"udp-idle-timeout",
+         "udp-idle-timeout",
+         {"TUNNEL_UDP_IDLE_TIMEOUT"},
+         "SECONDS",
+         "60",
          "close a UDP flow after this long without traffic"},
-        {"stall-timeout", "stall-timeout", {"TUNNEL_STALL_TIMEOUT"}, "SECONDS", "10",
+        {"stall-timeout",
+         "stall-timeout",
+         {"TUNNEL_STALL_TIMEOUT"},
+         "SECONDS",
+         "10",
          "close a connection whose full buffer holds the tunnel this long"},
-        {"conn-buffer", "conn-buffer", {"TUNNEL_CONN_BUFFER"}, "BYTES", "4M",
+        {"conn-buffer",
+         "conn-buffer",
+         {"TUNNEL_CONN_BUFFER"},
+         "BYTES",
+         "4M",
          "bytes queued for one local connection before the tunnel waits (K/M/G suffix)"},
         {"threads", "threads", {"TUNNEL_THREADS"}, "N", "1", "I/O threads"},
-        {"tls-insecure", "tls-insecure", {"TUNNEL_TLS_INSECURE"}, "[BOOL]", "false",
+        {"tls-insecure",
+         "tls-insecure",
+         {"TUNNEL_TLS_INSECURE"},
+         "[BOOL]",
+         "false",
          "do not verify the runner's TLS certificate (wss://)"},
     };
     return table;
@@ -88,7 +131,8 @@ parse_outcome bad_input(std::string const& what) {
     parse_outcome r;
     r.exit_code = 2;
     r.to_stderr = true;
-    r.message = "tunnel-client: error: " + what + "\n" + usage_line() + "\nTry 'tunnel-client --help' for more.\n";
+    r.message =
+        "tunnel-client: error: " + what + "\n" + usage_line() + "\nTry 'tunnel-client --help' for more.\n";
     return r;
 }
 
@@ -121,10 +165,14 @@ std::optional<std::size_t> parse_size(std::string const& text) {
     if (suffix_at != std::string::npos) {
         std::string suffix = digits.substr(suffix_at);
         for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        if (suffix == "K" || suffix == "KB" || suffix == "KIB") multiplier = 1024;
-        else if (suffix == "M" || suffix == "MB" || suffix == "MIB") multiplier = 1024 * 1024;
-        else if (suffix == "G" || suffix == "GB" || suffix == "GIB") multiplier = 1024 * 1024 * 1024;
-        else return std::nullopt;
+        if (suffix == "K" || suffix == "KB" || suffix == "KIB")
+            multiplier = 1024;
+        else if (suffix == "M" || suffix == "MB" || suffix == "MIB")
+            multiplier = 1024 * 1024;
+        else if (suffix == "G" || suffix == "GB" || suffix == "GIB")
+            multiplier = 1024 * 1024 * 1024;
+        else
+            return std::nullopt;
         digits.resize(suffix_at);
     }
     auto const n = parse_count(digits);
@@ -135,7 +183,7 @@ std::optional<std::size_t> parse_size(std::string const& text) {
 
 parse_outcome parse_options(int argc, char const* const* argv, env_lookup const& getenv) {
     po::options_description desc;
-    desc.add_options()("help,h", "")("version,V", "");
+    desc.add_options()("help,h", "")("version,V", "")("stray", po::value<std::vector<std::string>>(), "");
     for (auto const& s : specs()) {
         auto* value = po::value<std::string>();
         if (std::string_view(s.name) == "tls-insecure") value->implicit_value("true");  // a bare flag
@@ -144,16 +192,19 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
 
     po::variables_map vm;
     try {
-        auto parsed = po::command_line_parser(argc, argv)
-                          .options(desc)
-                          .style(po::command_line_style::default_style &
-                                 ~po::command_line_style::allow_guessing)
-                          .run();
+        auto parsed =
+            po::command_line_parser(argc, argv)
+                .options(desc)
+                .positional(po::positional_options_description{}.add("stray", -1))
+                .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+                .run();
         po::store(parsed, vm);
     } catch (po::error const& e) {
         return bad_input(e.what());
     }
 
+    if (vm.count("stray"))
+        return bad_input("unexpected argument '" + vm["stray"].as<std::vector<std::string>>().front() + "'");
     if (vm.count("help")) return parse_outcome{std::nullopt, 0, help_text(), false};
     if (vm.count("version"))
         return parse_outcome{std::nullopt, 0, std::string("tunnel-client ") + TUNNEL_VERSION + "\n", false};
@@ -207,7 +258,8 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
         if (!v) continue;
         auto parsed = parse_seconds(v->value);
         if (!parsed || (d.positive && parsed->count() == 0))
-            return invalid(*v, d.positive ? "a positive number of seconds" : "a non-negative number of seconds");
+            return invalid(*v,
+                           d.positive ? "a positive number of seconds" : "a non-negative number of seconds");
         *d.target = *parsed;
     }
     if (c.backoff.cap < c.backoff.base) c.backoff.cap = c.backoff.base;
@@ -240,9 +292,12 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
     if (auto v = lookup("tls-insecure")) {
         std::string b = v->value;
         for (auto& ch : b) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (b == "1" || b == "true" || b == "yes" || b == "on") c.tls_insecure = true;
-        else if (b == "0" || b == "false" || b == "no" || b == "off") c.tls_insecure = false;
-        else return invalid(*v, "true or false");
+        if (b == "1" || b == "true" || b == "yes" || b == "on")
+            c.tls_insecure = true;
+        else if (b == "0" || b == "false" || b == "no" || b == "off")
+            c.tls_insecure = false;
+        else
+            return invalid(*v, "true or false");
     }
     return parse_outcome{cfg, 0, {}, false};
 }

@@ -20,7 +20,7 @@ struct app_config {
 struct parse_outcome {
     std::optional<app_config> config;
     int exit_code = 0;
-    std::string message;      // printed as is
+    std::string message;  // printed as is
     bool to_stderr = false;
 };
 

@@ -1,6 +1,7 @@
 #include "protocol/frame.hpp"
 
 #include <cstring>
+#include <ostream>
 
 namespace tunnel::protocol {
 
@@ -14,23 +15,42 @@ bool is_known_proto(std::uint8_t p) { return p == 0x00 || p == 0x01; }
 
 std::string_view type_name(std::uint8_t type) {
     switch (static_cast<msg_type>(type)) {
-        case msg_type::connect: return "CONNECT";
-        case msg_type::connected: return "CONNECTED";
-        case msg_type::data: return "DATA";
-        case msg_type::close: return "CLOSE";
-        case msg_type::error: return "ERROR";
-        case msg_type::ping: return "PING";
-        case msg_type::pong: return "PONG";
+        case msg_type::connect:
+            return "CONNECT";
+        case msg_type::connected:
+            return "CONNECTED";
+        case msg_type::data:
+            return "DATA";
+        case msg_type::close:
+            return "CLOSE";
+        case msg_type::error:
+            return "ERROR";
+        case msg_type::ping:
+            return "PING";
+        case msg_type::pong:
+            return "PONG";
     }
     return "UNKNOWN";
 }
 
 std::string_view proto_name(std::uint8_t p) {
     switch (p) {
-        case 0x00: return "tcp";
-        case 0x01: return "udp";
-        default: return "unknown";
+        case 0x00:
+            return "tcp";
+        case 0x01:
+            return "udp";
+        default:
+            return "unknown";
     }
+}
+
+std::ostream& operator<<(std::ostream& out, msg_type type) {
+    return out << type_name(static_cast<std::uint8_t>(type));
+}
+
+std::ostream& operator<<(std::ostream& out, header const& h) {
+    return out << type_name(h.type) << ' ' << proto_name(h.proto) << " id=" << h.client_id
+               << " port=" << h.port;
 }
 
 void write_header(std::uint8_t* out, header const& h) {

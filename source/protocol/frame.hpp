@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -47,8 +48,12 @@ header make_header(msg_type type, protocol::proto p, std::uint32_t client_id, st
 
 bool is_known_type(std::uint8_t type);
 bool is_known_proto(std::uint8_t proto);
-std::string_view type_name(std::uint8_t type);   // "CONNECT", ..., or "UNKNOWN"
+std::string_view type_name(std::uint8_t type);    // "CONNECT", ..., or "UNKNOWN"
 std::string_view proto_name(std::uint8_t proto);  // "tcp", "udp" or "unknown"
+
+// For diagnostics (test failure messages): "DATA", "DATA tcp id=3 port=80".
+std::ostream& operator<<(std::ostream& out, msg_type type);
+std::ostream& operator<<(std::ostream& out, header const& h);
 
 // Writes the 8 header bytes at out (which must have room for header_size bytes).
 void write_header(std::uint8_t* out, header const& h);

@@ -6,7 +6,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
 #include <charconv>
 #include <deque>
 #include <functional>
@@ -163,17 +162,19 @@ asio::awaitable<void> emulator::router::read_loop() {
     end();
 }
 
-emulator::emulator(asio::any_io_executor ex, tcp::endpoint tunnel_endpoint, std::vector<forward_spec> forwards,
-                   listener_options options)
+emulator::emulator(asio::any_io_executor ex, tcp::endpoint tunnel_endpoint,
+                   std::vector<forward_spec> forwards, listener_options options)
     : executor_(ex), listener_(ex, tunnel_endpoint, options), routers_changed_(ex) {
     auto const loopback = tunnel_endpoint.address();
     for (auto& spec : forwards) {
         if (spec.proto == protocol::proto::udp) {
-            auto f = std::make_shared<udp_forward>(udp_forward{spec, udp::socket(ex, udp::endpoint(loopback, spec.listen_port)), {}, {}});
+            auto f = std::make_shared<udp_forward>(
+                udp_forward{spec, udp::socket(ex, udp::endpoint(loopback, spec.listen_port)), {}, {}});
             forward_index_.emplace_back(udp_forwards_.size(), true);
             udp_forwards_.push_back(std::move(f));
         } else {
-            auto f = std::make_shared<tcp_forward>(tcp_forward{spec, tcp::acceptor(ex, tcp::endpoint(loopback, spec.listen_port))});
+            auto f = std::make_shared<tcp_forward>(
+                tcp_forward{spec, tcp::acceptor(ex, tcp::endpoint(loopback, spec.listen_port))});
             forward_index_.emplace_back(tcp_forwards_.size(), false);
             tcp_forwards_.push_back(std::move(f));
         }
@@ -235,14 +236,17 @@ asio::awaitable<void> emulator::accept_tunnels() {
         // A second tunnel with the same container id replaces the first, as on the runner.
         routers_[peer->container_id()] = r;
         routers_changed_.cancel();
-        asio::co_spawn(executor_, [this, r]() -> asio::awaitable<void> {
-            co_await r->read_loop();
-            log_info("runner: tunnel disconnected", {{"container_id", r->peer->container_id()}});
-            if (!stopped_) {
-                auto it = routers_.find(r->peer->container_id());
-                if (it != routers_.end() && it->second.lock() == r) routers_.erase(it);
-            }
-        }, asio::detached);
+        asio::co_spawn(
+            executor_,
+            [this, r]() -> asio::awaitable<void> {
+                co_await r->read_loop();
+                log_info("runner: tunnel disconnected", {{"container_id", r->peer->container_id()}});
+                if (!stopped_) {
+                    auto it = routers_.find(r->peer->container_id());
+                    if (it != routers_.end() && it->second.lock() == r) routers_.erase(it);
+                }
+            },
+            asio::detached);
     }
 }
 
@@ -262,7 +266,8 @@ asio::awaitable<void> user_to_tunnel(std::shared_ptr<emulator::router> r, std::s
     }
     if (!user->tunnel_closed && !r->ended) {
         // The user hung up: like the CLI, tell the client and forget the id.
-        r->peer->send(protocol::encode(protocol::make_header(msg_type::close, protocol::proto::tcp, id, port)));
+        r->peer->send(
+            protocol::encode(protocol::make_header(msg_type::close, protocol::proto::tcp, id, port)));
         r->tcp_users.erase(id);
     }
     user->done = true;
@@ -279,7 +284,8 @@ asio::awaitable<void> tunnel_to_user(std::shared_ptr<emulator::router> r, std::s
             co_await user->wake.async_wait(use_tuple);
             continue;
         }
-        auto [ec, n] = co_await asio::async_write(user->socket, asio::buffer(user->pending.front()), use_tuple);
+        auto [ec, n] =
+            co_await asio::async_write(user->socket, asio::buffer(user->pending.front()), use_tuple);
         if (ec) break;
         user->pending_bytes -= user->pending.front().size();
         user->pending.pop_front();
@@ -309,10 +315,14 @@ asio::awaitable<void> emulator::accept_users(std::shared_ptr<tcp_forward> forwar
         auto const id = r->allocate_id();
         auto const port = forward->spec.target_port;
         r->tcp_users[id] = user;
-        r->peer->send(protocol::encode(protocol::make_header(msg_type::connect, protocol::proto::tcp, id, port)));
-        asio::co_spawn(executor_, [r, user, id, port]() -> asio::awaitable<void> {
-            co_await (user_to_tunnel(r, user, id, port) && tunnel_to_user(r, user));
-        }, asio::detached);
+        r->peer->send(
+            protocol::encode(protocol::make_header(msg_type::connect, protocol::proto::tcp, id, port)));
+        asio::co_spawn(
+            executor_,
+            [r, user, id, port]() -> asio::awaitable<void> {
+                co_await (user_to_tunnel(r, user, id, port) && tunnel_to_user(r, user));
+            },
+            asio::detached);
     }
 }
 
@@ -335,11 +345,13 @@ asio::awaitable<void> emulator::relay_datagrams(std::shared_ptr<udp_forward> for
             auto const id = r->allocate_id();
             forward->ids[from] = id;
             r->udp_flows[id] = udp_flow{&forward->socket, from};
-            r->peer->send(protocol::encode(protocol::make_header(msg_type::connect, protocol::proto::udp, id, port)));
+            r->peer->send(
+                protocol::encode(protocol::make_header(msg_type::connect, protocol::proto::udp, id, port)));
             it = forward->ids.find(from);
         }
-        r->peer->send(protocol::encode(protocol::make_header(msg_type::data, protocol::proto::udp, it->second, port),
-                                       std::span<std::uint8_t const>(buffer.data(), n)));
+        r->peer->send(
+            protocol::encode(protocol::make_header(msg_type::data, protocol::proto::udp, it->second, port),
+                             std::span<std::uint8_t const>(buffer.data(), n)));
     }
 }
 

@@ -10,7 +10,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,7 +32,7 @@ struct forward_spec {
 std::optional<forward_spec> parse_forward(std::string_view text);
 
 class emulator {
-public:
+  public:
     emulator(boost::asio::any_io_executor ex, boost::asio::ip::tcp::endpoint tunnel_endpoint,
              std::vector<forward_spec> forwards, listener_options options = {});
     ~emulator();
@@ -50,7 +49,7 @@ public:
 
     struct router;  // one per connected tunnel client
 
-private:
+  private:
     struct tcp_forward;
     struct udp_forward;
 
@@ -64,7 +63,7 @@ private:
     std::vector<std::shared_ptr<tcp_forward>> tcp_forwards_;
     std::vector<std::shared_ptr<udp_forward>> udp_forwards_;
     std::vector<std::pair<std::size_t, bool>> forward_index_;  // spec index -> (slot, is_udp)
-    std::map<std::string, std::weak_ptr<router>> routers_;   // newest client per container wins
+    std::map<std::string, std::weak_ptr<router>> routers_;     // newest client per container wins
     boost::asio::steady_timer routers_changed_;
     std::size_t sessions_accepted_ = 0;
     bool stopped_ = false;

@@ -4,7 +4,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
-
 #include <iostream>
 
 #include "app/logging.hpp"
@@ -17,11 +16,14 @@ using namespace tunnel;
 
 int main(int argc, char** argv) {
     po::options_description desc("tunnel-runner: a runner emulator for tunnel-client\n\nOptions");
-    desc.add_options()("help,h", "show this help")
-        ("listen,l", po::value<std::string>()->default_value("127.0.0.1:8001"), "tunnel WebSocket address HOST:PORT")
-        ("forward,f", po::value<std::vector<std::string>>(), "LISTEN_PORT:CONTAINER_ID:PORT[/udp], repeatable")
-        ("keepalive-timeout", po::value<std::string>()->default_value("40"), "seconds; ping clients at half, drop at full")
-        ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error or off");
+    desc.add_options()("help,h", "show this help")(
+        "listen,l", po::value<std::string>()->default_value("127.0.0.1:8001"),
+        "tunnel WebSocket address HOST:PORT")("forward,f", po::value<std::vector<std::string>>(),
+                                              "LISTEN_PORT:CONTAINER_ID:PORT[/udp], repeatable")(
+        "keepalive-timeout", po::value<std::string>()->default_value("40"),
+        "seconds; ping clients at half, drop at full")("log-level",
+                                                       po::value<std::string>()->default_value("info"),
+                                                       "trace, debug, info, warn, error or off");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -53,7 +55,8 @@ int main(int argc, char** argv) {
     if (vm.count("forward"))
         for (auto const& text : vm["forward"].as<std::vector<std::string>>()) {
             auto spec = runner::parse_forward(text);
-            if (!spec) return fail("invalid --forward '" + text + "': expected LISTEN_PORT:CONTAINER_ID:PORT[/udp]");
+            if (!spec)
+                return fail("invalid --forward '" + text + "': expected LISTEN_PORT:CONTAINER_ID:PORT[/udp]");
             forwards.push_back(*spec);
         }
 
@@ -65,9 +68,11 @@ int main(int argc, char** argv) {
         emu.start();
         log_info("runner: listening", {{"url", "ws://" + listen + "/ws/tunnel/{container_id}"}});
         for (std::size_t i = 0; i < forwards.size(); ++i)
-            log_info("runner: forwarding", {{"listen", emu.forward_port(i)}, {"container_id", forwards[i].container_id},
-                                            {"port", forwards[i].target_port},
-                                            {"proto", protocol::proto_name(static_cast<std::uint8_t>(forwards[i].proto))}});
+            log_info("runner: forwarding",
+                     {{"listen", emu.forward_port(i)},
+                      {"container_id", forwards[i].container_id},
+                      {"port", forwards[i].target_port},
+                      {"proto", protocol::proto_name(static_cast<std::uint8_t>(forwards[i].proto))}});
         asio::signal_set signals(ioc, SIGINT, SIGTERM);
         signals.async_wait([&](boost::system::error_code, int) {
             emu.stop();

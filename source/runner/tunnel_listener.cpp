@@ -90,8 +90,8 @@ asio::awaitable<std::shared_ptr<tunnel_peer>> tunnel_listener::accept() {
         ws.binary(true);
         auto [wec] = co_await ws.async_accept(request, use_tuple);
         if (wec) continue;
-        auto peer = std::make_shared<tunnel_peer>(std::make_unique<beast_ws_connection<ws_type>>(std::move(ws)), id,
-                                                  target);
+        auto peer = std::make_shared<tunnel_peer>(
+            std::make_unique<beast_ws_connection<ws_type>>(std::move(ws)), id, target);
         peer->start();
         co_return peer;
     }

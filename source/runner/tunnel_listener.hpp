@@ -5,7 +5,6 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-
 #include <chrono>
 #include <memory>
 
@@ -20,7 +19,7 @@ struct listener_options {
 };
 
 class tunnel_listener {
-public:
+  public:
     tunnel_listener(boost::asio::any_io_executor ex, boost::asio::ip::tcp::endpoint endpoint,
                     listener_options options = {});
 
@@ -30,7 +29,7 @@ public:
     boost::asio::awaitable<std::shared_ptr<tunnel_peer>> accept();
     void close();
 
-private:
+  private:
     boost::asio::ip::tcp::acceptor acceptor_;
     listener_options options_;
 };

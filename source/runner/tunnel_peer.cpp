@@ -22,10 +22,13 @@ tunnel_peer::tunnel_peer(std::unique_ptr<ws_connection> ws, std::string containe
 tunnel_peer::~tunnel_peer() = default;
 
 void tunnel_peer::start() {
-    asio::co_spawn(ws_->get_executor(), [self = shared_from_this()]() -> asio::awaitable<void> {
-        auto ec = co_await self->writer_.run(*self->ws_);
-        if (ec) self->abort();
-    }, asio::detached);
+    asio::co_spawn(
+        ws_->get_executor(),
+        [self = shared_from_this()]() -> asio::awaitable<void> {
+            auto ec = co_await self->writer_.run(*self->ws_);
+            if (ec) self->abort();
+        },
+        asio::detached);
 }
 
 asio::awaitable<bool> tunnel_peer::send_data(frame_bytes frame) {
@@ -56,9 +59,10 @@ void tunnel_peer::close(std::uint16_t code) {
     if (closing_ || ended_) return;
     closing_ = true;
     writer_.stop();
-    asio::co_spawn(ws_->get_executor(), [self = shared_from_this(), code]() -> asio::awaitable<void> {
-        co_await self->ws_->close(code);
-    }, asio::detached);
+    asio::co_spawn(
+        ws_->get_executor(),
+        [self = shared_from_this(), code]() -> asio::awaitable<void> { co_await self->ws_->close(code); },
+        asio::detached);
 }
 
 void tunnel_peer::abort() {

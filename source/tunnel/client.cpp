@@ -40,8 +40,8 @@ asio::awaitable<int> client::run() {
         } else {
             schedule.record_failure();
             if (config_.max_reconnect != 0 && schedule.failures() >= config_.max_reconnect) {
-                log_error("giving up: runner unreachable", {{"attempts", schedule.failures()},
-                                                            {"reason", outcome.reason}});
+                log_error("giving up: runner unreachable",
+                          {{"attempts", schedule.failures()}, {"reason", outcome.reason}});
                 co_return 1;
             }
         }

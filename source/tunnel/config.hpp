@@ -26,8 +26,8 @@ struct client_config {
     std::chrono::milliseconds stall_timeout = 10s;      // a full connection may hold the tunnel this long
     std::chrono::milliseconds local_connect_timeout = 5s;
 
-    std::size_t conn_buffer = 4 * 1024 * 1024;   // bytes queued for one local socket
-    std::size_t write_queue = 4 * 1024 * 1024;   // bytes queued for the WebSocket
+    std::size_t conn_buffer = 4 * 1024 * 1024;      // bytes queued for one local socket
+    std::size_t write_queue = 4 * 1024 * 1024;      // bytes queued for the WebSocket
     std::size_t max_message = 4 * 1024 * 1024 + 8;  // larger incoming messages end the session
 
     unsigned threads = 1;

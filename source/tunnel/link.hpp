@@ -3,7 +3,6 @@
 // The session dispatches frames to it; the link's own coroutines pump the local socket.
 
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -14,7 +13,7 @@
 namespace tunnel {
 
 class link {
-public:
+  public:
     virtual ~link() = default;
 
     // Spawns the link's coroutines: open the local socket, then pump both ways.
@@ -37,7 +36,7 @@ public:
     std::uint32_t client_id() const { return client_id_; }
     std::uint16_t port() const { return port_; }
 
-protected:
+  protected:
     link(std::uint32_t client_id, std::uint16_t port) : client_id_(client_id), port_(port) {}
 
     std::uint32_t client_id_;

@@ -27,7 +27,7 @@ std::string percent_encode_segment(std::string_view s) {
 }
 
 std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view runner_url,
-                                                                 std::string_view container_id) {
+                                                                std::string_view container_id) {
     if (container_id.empty()) return std::string("container id is empty");
     auto parsed = boost::urls::parse_uri(runner_url);
     if (!parsed) return "runner URL '" + std::string(runner_url) + "' is not a valid URL";
@@ -55,8 +55,10 @@ std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view
     }
     ep.host_header = std::string(u.encoded_host_and_port());
     if (u.has_port()) {
-        if (u.port_number() == 0) return "runner URL '" + std::string(runner_url) + "' has an invalid port";
-        ep.port = std::to_string(u.port_number());
+        std::string const port(u.port());
+        if (port.empty() || port.size() > 5 || std::stoul(port) == 0 || std::stoul(port) > 65535)
+            return "runner URL '" + std::string(runner_url) + "' has an invalid port";
+        ep.port = std::to_string(std::stoul(port));
     } else {
         ep.port = ep.tls ? "443" : "80";
     }

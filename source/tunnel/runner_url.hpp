@@ -18,7 +18,7 @@ struct runner_endpoint {
 
 // Either the endpoint or a one-line reason why the URL or id is unusable.
 std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view runner_url,
-                                                                 std::string_view container_id);
+                                                                std::string_view container_id);
 
 std::string percent_encode_segment(std::string_view s);
 

@@ -6,7 +6,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-
 #include <vector>
 
 #include "app/logging.hpp"
@@ -138,11 +137,10 @@ asio::awaitable<void> session::dispatch(protocol::message const& message) {
             link->deliver(message.payload);
             if (link->pending_bytes() > cfg.conn_buffer) {
                 // This connection is full: stop reading the tunnel until it drains, but not forever.
-                log_debug("connection full, tunnel paused", {{"client_id", h.client_id},
-                                                            {"bytes", link->pending_bytes()}});
+                log_debug("connection full, tunnel paused",
+                          {{"client_id", h.client_id}, {"bytes", link->pending_bytes()}});
                 bool const drained = co_await link->wait_pending_at_most(cfg.conn_buffer, cfg.stall_timeout);
-                if (!drained)
-                    link->fail("local service stopped reading (stall timeout)");
+                if (!drained) link->fail("local service stopped reading (stall timeout)");
             }
             co_return;
         }
@@ -156,23 +154,27 @@ asio::awaitable<void> session::dispatch(protocol::message const& message) {
             co_return;
         }
         case msg_type::ping:
-            state_->writer.send(protocol::encode(protocol::make_header(msg_type::pong, h.transport(), h.client_id, h.port)));
+            state_->writer.send(
+                protocol::encode(protocol::make_header(msg_type::pong, h.transport(), h.client_id, h.port)));
             co_return;
         case msg_type::connected:
         case msg_type::error:
         case msg_type::pong:
-            log_debug("ignored client-side message from runner", {{"type", protocol::type_name(h.type)},
-                                                                  {"client_id", h.client_id}});
+            log_debug("ignored client-side message from runner",
+                      {{"type", protocol::type_name(h.type)}, {"client_id", h.client_id}});
             co_return;
     }
-    log_warn("ignored unknown message type", {{"type", static_cast<unsigned>(h.type)}, {"client_id", h.client_id}});
+    log_warn("ignored unknown message type",
+             {{"type", static_cast<unsigned>(h.type)}, {"client_id", h.client_id}});
 }
 
 void session::on_connect(protocol::header const& h) {
     if (!protocol::is_known_proto(h.proto)) {
-        log_warn("connect with unknown protocol", {{"client_id", h.client_id}, {"proto", static_cast<unsigned>(h.proto)}});
-        state_->writer.send(protocol::encode(protocol::make_header(msg_type::error, h.transport(), h.client_id, h.port),
-                                             "unsupported protocol " + std::to_string(h.proto)));
+        log_warn("connect with unknown protocol",
+                 {{"client_id", h.client_id}, {"proto", static_cast<unsigned>(h.proto)}});
+        state_->writer.send(
+            protocol::encode(protocol::make_header(msg_type::error, h.transport(), h.client_id, h.port),
+                             "unsupported protocol " + std::to_string(h.proto)));
         return;
     }
     if (auto it = state_->links.find(h.client_id); it != state_->links.end()) {
@@ -180,7 +182,8 @@ void session::on_connect(protocol::header const& h) {
         // and the old stream is closed without a word (a CLOSE would tear the new one down).
         auto old = it->second;
         state_->links.erase(it);
-        log_info("connection replaced by a newer CONNECT", {{"client_id", h.client_id}, {"port", old->port()}});
+        log_info("connection replaced by a newer CONNECT",
+                 {{"client_id", h.client_id}, {"port", old->port()}});
         old->abort();
     }
     std::shared_ptr<link> created;

@@ -5,7 +5,6 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <memory>
 #include <string>
 
@@ -18,12 +17,12 @@ namespace tunnel {
 class ws_connection;
 
 struct session_outcome {
-    bool came_up = false;         // the WebSocket handshake succeeded
-    std::string reason;           // why it ended (or failed to start)
+    bool came_up = false;  // the WebSocket handshake succeeded
+    std::string reason;    // why it ended (or failed to start)
 };
 
 class session {
-public:
+  public:
     // ex must be a strand: every coroutine of the session runs on it.
     session(boost::asio::any_io_executor strand, client_config const& config);
     ~session();
@@ -34,7 +33,7 @@ public:
     // a moment to answer, then drop the connection. Call on the strand.
     void stop();
 
-private:
+  private:
     boost::asio::awaitable<std::string> read_loop(ws_connection& ws);
     boost::asio::awaitable<void> write_loop(ws_connection& ws);
     boost::asio::awaitable<void> closer(ws_connection& ws);

@@ -4,7 +4,6 @@
 // Touched only from the session's strand.
 
 #include <boost/asio/any_io_executor.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -23,7 +22,7 @@ struct session_state {
         : executor(strand), config(cfg), writer(strand, cfg.write_queue) {}
 
     boost::asio::any_io_executor executor;  // the session's strand
-    client_config const config;  // a copy: a link may outlive the client object
+    client_config const config;             // a copy: a link may outlive the client object
     ws_writer writer;
 
     // client_id -> the link that currently owns it (the newest CONNECT wins).

@@ -3,7 +3,6 @@
 // connection never takes the process down (the top-level coroutine rethrows instead).
 
 #include <boost/asio/co_spawn.hpp>
-
 #include <exception>
 #include <string_view>
 
@@ -11,7 +10,8 @@
 
 namespace tunnel {
 
-inline void spawn_logged(boost::asio::any_io_executor ex, boost::asio::awaitable<void> task, std::string_view what) {
+inline void spawn_logged(boost::asio::any_io_executor ex, boost::asio::awaitable<void> task,
+                         std::string_view what) {
     boost::asio::co_spawn(ex, std::move(task), [what](std::exception_ptr e) {
         if (!e) return;
         try {

@@ -1,11 +1,10 @@
 #include "tunnel/tcp_link.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <algorithm>
 
 #include "app/logging.hpp"
 #include "tunnel/spawn.hpp"
@@ -58,8 +57,9 @@ asio::awaitable<void> tcp_link::run(std::shared_ptr<tcp_link> self) {
     socket_.non_blocking(true);
     co_await (pump_up() && pump_down());
     close_now();
-    log_info("connection closed", {{"client_id", client_id_}, {"port", port_}, {"bytes_up", bytes_up_},
-                                   {"bytes_down", bytes_down_}});
+    log_info(
+        "connection closed",
+        {{"client_id", client_id_}, {"port", port_}, {"bytes_up", bytes_up_}, {"bytes_down", bytes_down_}});
 }
 
 asio::awaitable<std::string> tcp_link::open_local() {
@@ -160,8 +160,8 @@ asio::awaitable<void> tcp_link::pump_up() {
         }
         if (silent_) continue;  // the runner has let go of this stream: discard
         frame.resize(protocol::header_size + n);
-        protocol::write_header(frame.data(),
-                               protocol::make_header(msg_type::data, protocol::proto::tcp, client_id_, port_));
+        protocol::write_header(
+            frame.data(), protocol::make_header(msg_type::data, protocol::proto::tcp, client_id_, port_));
         bytes_up_ += n;
         state_->writer.send(std::move(frame));
     }

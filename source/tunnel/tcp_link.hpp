@@ -4,7 +4,6 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <deque>
 #include <memory>
 #include <string>
@@ -15,7 +14,7 @@
 namespace tunnel {
 
 class tcp_link final : public link, public std::enable_shared_from_this<tcp_link> {
-public:
+  public:
     tcp_link(std::shared_ptr<session_state> state, std::uint32_t client_id, std::uint16_t port);
     ~tcp_link() override;
 
@@ -25,9 +24,10 @@ public:
     void abort() override;
     void fail(std::string_view reason) override;
     std::size_t pending_bytes() const override { return pending_bytes_; }
-    boost::asio::awaitable<bool> wait_pending_at_most(std::size_t limit, std::chrono::milliseconds timeout) override;
+    boost::asio::awaitable<bool> wait_pending_at_most(std::size_t limit,
+                                                      std::chrono::milliseconds timeout) override;
 
-private:
+  private:
     // opening: connecting, DATA is queued. open: pumping. flushing: write what is queued, then
     // close (after runner CLOSE or local EOF). closed: socket closed, nothing more happens.
     enum class phase { opening, open, flushing, closed };
@@ -45,9 +45,9 @@ private:
     std::shared_ptr<session_state> state_;
     boost::asio::ip::tcp::socket socket_;
     phase phase_ = phase::opening;
-    bool silent_ = false;      // the runner no longer owns this stream: send it nothing more
+    bool silent_ = false;  // the runner no longer owns this stream: send it nothing more
     bool local_eof_ = false;
-    bool writing_ = false;     // pending_.front() is being written
+    bool writing_ = false;  // pending_.front() is being written
     std::deque<frame_bytes> pending_;
     std::size_t pending_bytes_ = 0;
     boost::asio::steady_timer wake_down_;     // pump_down: data queued or phase changed

@@ -1,10 +1,9 @@
 #include "tunnel/udp_link.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
 
 #include "app/logging.hpp"
 #include "tunnel/spawn.hpp"
@@ -63,8 +62,11 @@ asio::awaitable<void> udp_link::run(std::shared_ptr<udp_link> self) {
     wake_down_.cancel();
     co_await (pump_up() && pump_down() && expire_when_idle());
     close_now();
-    log_info("connection closed", {{"client_id", client_id_}, {"port", port_}, {"proto", "udp"},
-                                   {"datagrams_up", datagrams_up_}, {"datagrams_down", datagrams_down_},
+    log_info("connection closed", {{"client_id", client_id_},
+                                   {"port", port_},
+                                   {"proto", "udp"},
+                                   {"datagrams_up", datagrams_up_},
+                                   {"datagrams_down", datagrams_down_},
                                    {"dropped", dropped_}});
 }
 
@@ -124,7 +126,8 @@ asio::awaitable<void> udp_link::pump_up() {
         std::size_t const available = socket_.available(ec);
         std::size_t const want = std::clamp<std::size_t>(available, 1, max_datagram);
         frame_bytes frame(protocol::header_size + want);
-        std::size_t const n = socket_.receive(asio::buffer(frame.data() + protocol::header_size, want), 0, ec);
+        std::size_t const n =
+            socket_.receive(asio::buffer(frame.data() + protocol::header_size, want), 0, ec);
         if (ec && is_transient(ec)) continue;
         if (ec) {
             log_debug("udp receive failed", {{"client_id", client_id_}, {"reason", ec.message()}});
@@ -133,8 +136,8 @@ asio::awaitable<void> udp_link::pump_up() {
         touch();
         if (silent_) continue;
         frame.resize(protocol::header_size + n);
-        protocol::write_header(frame.data(),
-                               protocol::make_header(msg_type::data, protocol::proto::udp, client_id_, port_));
+        protocol::write_header(
+            frame.data(), protocol::make_header(msg_type::data, protocol::proto::udp, client_id_, port_));
         ++datagrams_up_;
         state_->writer.send(std::move(frame));
     }

@@ -5,7 +5,6 @@
 
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <deque>
 #include <memory>
 
@@ -15,7 +14,7 @@
 namespace tunnel {
 
 class udp_link final : public link, public std::enable_shared_from_this<udp_link> {
-public:
+  public:
     udp_link(std::shared_ptr<session_state> state, std::uint32_t client_id, std::uint16_t port);
     ~udp_link() override;
 
@@ -27,7 +26,7 @@ public:
     std::size_t pending_bytes() const override { return pending_bytes_; }
     boost::asio::awaitable<bool> wait_pending_at_most(std::size_t, std::chrono::milliseconds) override;
 
-private:
+  private:
     boost::asio::awaitable<void> run(std::shared_ptr<udp_link> self);
     boost::asio::awaitable<void> pump_up();
     boost::asio::awaitable<void> pump_down();

@@ -1,5 +1,7 @@
 #include "tunnel/ws_connection.hpp"
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -8,8 +10,6 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-
-#include <openssl/ssl.h>
 
 #include "tunnel/config.hpp"
 #include "tunnel/ws_connection_impl.hpp"
@@ -49,20 +49,24 @@ asio::awaitable<dial_result> connect_tcp(beast::tcp_stream& stream, client_confi
     auto const& ep = config.endpoint;
     tcp::resolver resolver(stream.get_executor());
     asio::steady_timer deadline(stream.get_executor(), config.connect_timeout);
-    auto raced = co_await (resolver.async_resolve(ep.host, ep.port, use_tuple) || deadline.async_wait(use_tuple));
+    auto raced =
+        co_await (resolver.async_resolve(ep.host, ep.port, use_tuple) || deadline.async_wait(use_tuple));
     if (raced.index() == 1) co_return dial_result{nullptr, asio::error::timed_out, "resolve"};
     auto [rec, results] = std::get<0>(raced);
     if (rec) co_return dial_result{nullptr, rec, "resolve"};
 
     stream.expires_after(config.connect_timeout);
     auto [cec, endpoint] = co_await stream.async_connect(results, use_tuple);
-    if (cec) co_return dial_result{nullptr, cec == beast::error::timeout ? asio::error::timed_out : cec, "connect"};
+    if (cec)
+        co_return dial_result{nullptr, cec == beast::error::timeout ? asio::error::timed_out : cec,
+                              "connect"};
     stream.socket().set_option(tcp::no_delay(true));
     co_return dial_result{};
 }
 
 template <class Ws>
-asio::awaitable<dial_result> handshake(std::unique_ptr<beast_ws_connection<Ws>> conn, client_config const& config) {
+asio::awaitable<dial_result> handshake(std::unique_ptr<beast_ws_connection<Ws>> conn,
+                                       client_config const& config) {
     auto& ws = conn->stream();
     beast::get_lowest_layer(ws).expires_never();
     configure(ws, config);
@@ -80,8 +84,8 @@ asio::awaitable<dial_result> dial_runner(asio::any_io_executor ex, client_config
 
     if (!config.endpoint.tls) {
         using ws_type = websocket::stream<beast::tcp_stream>;
-        co_return co_await handshake(std::make_unique<beast_ws_connection<ws_type>>(ws_type(std::move(stream))),
-                                     config);
+        co_return co_await handshake(
+            std::make_unique<beast_ws_connection<ws_type>>(ws_type(std::move(stream))), config);
     }
 
     // The TLS context outlives the connection: shared by every dial (a static is fine, it is immutable).
@@ -94,8 +98,9 @@ asio::awaitable<dial_result> dial_runner(asio::any_io_executor ex, client_config
     ws_type ws(std::move(stream), tls_context);
     auto& tls = ws.next_layer();
     if (!SSL_set_tlsext_host_name(tls.native_handle(), config.endpoint.host.c_str()))
-        co_return dial_result{nullptr, beast::error_code(static_cast<int>(::ERR_get_error()),
-                                                         asio::error::get_ssl_category()), "tls"};
+        co_return dial_result{
+            nullptr, beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
+            "tls"};
     if (config.tls_insecure) {
         tls.set_verify_mode(asio::ssl::verify_none);
     } else {

@@ -7,7 +7,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/system/error_code.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -18,7 +17,7 @@ namespace tunnel {
 struct client_config;
 
 class ws_connection {
-public:
+  public:
     virtual ~ws_connection() = default;
 
     // Reads one whole message into buffer. is_binary tells binary from text.

@@ -7,7 +7,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
-
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -20,7 +19,7 @@ class ws_connection;
 using frame_bytes = std::vector<std::uint8_t>;
 
 class ws_writer {
-public:
+  public:
     ws_writer(boost::asio::any_io_executor ex, std::size_t budget);
 
     // Queues a frame. Never waits: control frames always go in; DATA producers call
@@ -42,7 +41,7 @@ public:
     bool stopped() const { return stopped_; }
     std::size_t queued_bytes() const { return queued_bytes_; }
 
-private:
+  private:
     struct message {
         frame_bytes bytes;
         bool text = false;

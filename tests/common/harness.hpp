@@ -1,0 +1,173 @@
+#pragma once
+// Test harness: everything runs on real loopback sockets, every wait has a deadline.
+
+#include <sys/types.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protocol/frame.hpp"
+#include "runner/tunnel_peer.hpp"
+
+namespace tunnel::test {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using namespace std::chrono_literals;
+using bytes = std::vector<std::uint8_t>;
+
+// Runs body on ioc until it returns; fails the test when it throws or is not done within limit.
+void run_test(asio::io_context& ioc, std::function<asio::awaitable<void>()> body,
+              std::chrono::milliseconds limit = 60s);
+
+// Paces a test actor (a slow reader, a quiet period). Never used to wait for an outcome.
+asio::awaitable<void> pause(std::chrono::milliseconds d);
+
+// Re-checks pred every 5 ms until it holds; throws naming `what` after timeout.
+asio::awaitable<void> wait_until(std::function<bool()> pred, std::chrono::milliseconds timeout,
+                                 std::string const& what);
+
+// ---- tunnel-client as a child process -------------------------------------------------------
+
+std::string client_path();
+
+class client_process {
+  public:
+    // Runs tunnel-client with args; env entries are added to (or override) the environment,
+    // an empty value removes the variable. stdout+stderr go to a log file.
+    explicit client_process(std::vector<std::string> args, std::map<std::string, std::string> env = {});
+    ~client_process();
+    client_process(client_process const&) = delete;
+
+    pid_t pid() const { return pid_; }
+    void send_signal(int sig);
+    // Exit code once the process has ended (128+N for signal N), nullopt while it runs.
+    std::optional<int> poll_exit();
+    asio::awaitable<std::optional<int>> wait_exit(std::chrono::milliseconds timeout);
+    std::optional<int> wait_exit_blocking(std::chrono::milliseconds timeout);
+    std::string log() const;
+    std::size_t rss_kib() const;  // VmRSS
+    std::size_t hwm_kib() const;  // VmHWM
+    std::size_t open_fds() const;
+
+  private:
+    pid_t pid_ = -1;
+    std::optional<int> exit_code_;
+    std::string log_path_;
+};
+
+// The usual command line for a client of the runner on runner_port.
+std::vector<std::string> client_args(std::uint16_t runner_port, std::string const& container_id,
+                                     std::vector<std::string> extra = {});
+
+// ---- raw protocol helpers --------------------------------------------------------------------
+
+struct frame {
+    protocol::header header;
+    bytes payload;
+    protocol::msg_type type() const { return header.kind(); }
+    std::string text() const { return std::string(payload.begin(), payload.end()); }
+};
+
+// The next message from the client; fails on a text message, a short one, the end, or a timeout.
+asio::awaitable<frame> next_frame(runner::tunnel_peer& peer, std::chrono::milliseconds timeout = 10s);
+// The next frame, which must be of this type and client_id (throws with what came instead).
+asio::awaitable<frame> expect_frame(runner::tunnel_peer& peer, protocol::msg_type type,
+                                    std::uint32_t client_id, std::chrono::milliseconds timeout = 10s);
+// Sends PING(id) and waits for its PONG, collecting every frame that came before it.
+asio::awaitable<std::vector<frame>> barrier(runner::tunnel_peer& peer, std::uint32_t ping_id,
+                                            std::chrono::milliseconds timeout = 10s);
+
+bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id, std::uint16_t port,
+                 std::span<std::uint8_t const> payload = {});
+bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id, std::uint16_t port,
+                 std::string_view payload);
+
+// ---- data -----------------------------------------------------------------------------------
+
+bytes pattern(std::size_t n, std::uint32_t seed);  // deterministic pseudo-random bytes
+std::string sha256_hex(std::span<std::uint8_t const> data);
+
+class sha256 {
+  public:
+    sha256();
+    ~sha256();
+    void update(std::span<std::uint8_t const> data);
+    std::string hex();
+
+  private:
+    void* ctx_;
+};
+
+// ---- sockets --------------------------------------------------------------------------------
+
+asio::awaitable<tcp::socket> connect_tcp(std::uint16_t port,
+                                         asio::ip::address address = asio::ip::address_v4::loopback());
+asio::awaitable<void> write_all(tcp::socket& s, std::span<std::uint8_t const> data);
+asio::awaitable<bytes> read_exact(tcp::socket& s, std::size_t n);
+// Reads until EOF (or error); returns what came.
+asio::awaitable<bytes> read_to_eof(tcp::socket& s);
+
+// A local service on the container side: accepts on address:0 and runs handler per connection.
+class tcp_service {
+  public:
+    using handler = std::function<asio::awaitable<void>(tcp::socket)>;
+    tcp_service(asio::any_io_executor ex, handler h,
+                asio::ip::address address = asio::ip::address_v4::loopback());
+    ~tcp_service();
+    std::uint16_t port() const;
+    std::size_t accepted() const { return *accepted_; }
+    std::size_t finished() const { return *finished_; }
+    void close();
+
+  private:
+    tcp::acceptor acceptor_;
+    std::shared_ptr<std::size_t> accepted_ = std::make_shared<std::size_t>(0);
+    std::shared_ptr<std::size_t> finished_ = std::make_shared<std::size_t>(0);
+};
+
+asio::awaitable<void> echo_handler(tcp::socket s);
+
+// What a sink connection received.
+struct sink_record {
+    std::size_t bytes = 0;
+    std::string sha;
+    bool eof = false;
+};
+
+// Reads everything into records[i] (one entry per connection, in accept order).
+tcp_service::handler sink_handler(std::shared_ptr<std::vector<sink_record>> records);
+
+// Writes `data` then closes.
+tcp_service::handler source_handler(std::shared_ptr<bytes const> data);
+
+// A UDP echo on address:0; counts datagrams.
+class udp_echo {
+  public:
+    explicit udp_echo(asio::any_io_executor ex, asio::ip::address address = asio::ip::address_v4::loopback());
+    std::uint16_t port() const;
+    std::size_t datagrams() const { return *count_; }
+    void close();
+
+  private:
+    std::shared_ptr<udp::socket> socket_;
+    std::shared_ptr<std::size_t> count_ = std::make_shared<std::size_t>(0);
+};
+
+// A port on 127.0.0.1 with nothing listening (bound then released).
+std::uint16_t unused_tcp_port();
+std::uint16_t unused_udp_port();
+
+}  // namespace tunnel::test

@@ -1,0 +1,205 @@
+#include "app/options.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <map>
+
+using namespace tunnel;
+using namespace tunnel::app;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fake_env {
+    std::map<std::string, std::string> vars;
+    env_lookup lookup() const {
+        return [this](char const* name) -> char const* {
+            auto it = vars.find(name);
+            return it == vars.end() ? nullptr : it->second.c_str();
+        };
+    }
+};
+
+parse_outcome parse(std::vector<std::string> args, fake_env const& env = {}) {
+    std::vector<char const*> argv{"tunnel-client"};
+    for (auto const& a : args) argv.push_back(a.c_str());
+    return parse_options(static_cast<int>(argv.size()), argv.data(), env.lookup());
+}
+
+app_config parse_ok(std::vector<std::string> args, fake_env const& env = {}) {
+    auto r = parse(std::move(args), env);
+    BOOST_REQUIRE_MESSAGE(r.config, r.message);
+    return *r.config;
+}
+
+void expect_bad(std::vector<std::string> args, std::string const& mention, fake_env const& env = {}) {
+    auto r = parse(args, env);
+    BOOST_TEST(!r.config);
+    BOOST_TEST(r.exit_code == 2);
+    BOOST_TEST(r.to_stderr);
+    BOOST_TEST(r.message.find(mention) != std::string::npos,
+               "'" << r.message << "' should mention '" << mention << "'");
+    BOOST_TEST(r.message.rfind("tunnel-client: error: ", 0) == 0);
+}
+
+std::vector<std::string> const required{"-r", "ws://127.0.0.1:8001", "-c", "ctr"};
+
+std::vector<std::string> with(std::vector<std::string> extra) {
+    auto args = required;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(options)
+
+BOOST_AUTO_TEST_CASE(defaults_match_the_seed) {
+    auto const cfg = parse_ok(required);
+    BOOST_TEST(cfg.client.backoff.base.count() == 5000);
+    BOOST_TEST(cfg.client.max_reconnect == 0u);
+    BOOST_TEST((cfg.level == log_level::info));
+    BOOST_TEST((cfg.format == log_format::text));
+    BOOST_TEST(cfg.client.endpoint.target == "/ws/tunnel/ctr");
+    BOOST_TEST(cfg.client.threads == 1u);
+    BOOST_TEST(cfg.client.keepalive_timeout.count() == 30000);
+    BOOST_TEST(cfg.client.udp_idle_timeout.count() == 60000);
+}
+
+BOOST_AUTO_TEST_CASE(long_and_short_flags) {
+    auto const cfg = parse_ok({"--runner-url",
+                               "wss://r:9",
+                               "--container-id",
+                               "x",
+                               "--reconnect-delay",
+                               "0.5",
+                               "--max-reconnect",
+                               "3",
+                               "--log-level",
+                               "DEBUG",
+                               "--log-format",
+                               "json",
+                               "--max-reconnect-delay",
+                               "7",
+                               "--connect-timeout",
+                               "2",
+                               "--keepalive-timeout",
+                               "4",
+                               "--udp-idle-timeout",
+                               "1.5",
+                               "--stall-timeout",
+                               "3",
+                               "--conn-buffer",
+                               "8M",
+                               "--threads",
+                               "4",
+                               "--tls-insecure"});
+    BOOST_TEST(cfg.client.endpoint.tls);
+    BOOST_TEST(cfg.client.backoff.base.count() == 500);
+    BOOST_TEST(cfg.client.backoff.cap.count() == 7000);
+    BOOST_TEST(cfg.client.max_reconnect == 3u);
+    BOOST_TEST((cfg.level == log_level::debug));
+    BOOST_TEST((cfg.format == log_format::json));
+    BOOST_TEST(cfg.client.connect_timeout.count() == 2000);
+    BOOST_TEST(cfg.client.keepalive_timeout.count() == 4000);
+    BOOST_TEST(cfg.client.udp_idle_timeout.count() == 1500);
+    BOOST_TEST(cfg.client.stall_timeout.count() == 3000);
+    BOOST_TEST(cfg.client.conn_buffer == 8u * 1024 * 1024);
+    BOOST_TEST(cfg.client.threads == 4u);
+    BOOST_TEST(cfg.client.tls_insecure);
+}
+
+BOOST_AUTO_TEST_CASE(environment_supplies_options) {
+    fake_env env{{{"RUNNER_URL", "ws://envhost:1"},
+                  {"CONTAINER_ID", "envid"},
+                  {"RECONNECT_DELAY", "2"},
+                  {"MAX_RECONNECT", "9"},
+                  {"LOG_LEVEL", "warn"},
+                  {"TUNNEL_THREADS", "2"}}};
+    auto const cfg = parse_ok({}, env);
+    BOOST_TEST(cfg.client.endpoint.host == "envhost");
+    BOOST_TEST(cfg.client.container_id == "envid");
+    BOOST_TEST(cfg.client.backoff.base.count() == 2000);
+    BOOST_TEST(cfg.client.max_reconnect == 9u);
+    BOOST_TEST((cfg.level == log_level::warn));
+    BOOST_TEST(cfg.client.threads == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(kohakuriver_variables_are_fallbacks) {
+    fake_env env{{{"KOHAKURIVER_TUNNEL_URL", "ws://kr:8001"}, {"KOHAKURIVER_CONTAINER_ID", "krid"}}};
+    auto const cfg = parse_ok({}, env);
+    BOOST_TEST(cfg.client.endpoint.host == "kr");
+    BOOST_TEST(cfg.client.container_id == "krid");
+    env.vars["RUNNER_URL"] = "ws://preferred:1";
+    BOOST_TEST(parse_ok({}, env).client.endpoint.host == "preferred");
+}
+
+BOOST_AUTO_TEST_CASE(command_line_beats_environment) {
+    fake_env env{{{"RUNNER_URL", "ws://envhost:1"}, {"CONTAINER_ID", "envid"}, {"LOG_LEVEL", "nonsense"}}};
+    auto const cfg = parse_ok({"-c", "flagid", "--log-level", "error"}, env);
+    BOOST_TEST(cfg.client.container_id == "flagid");
+    BOOST_TEST(cfg.client.endpoint.host == "envhost");
+    BOOST_TEST((cfg.level == log_level::error));
+}
+
+BOOST_AUTO_TEST_CASE(help_and_version) {
+    auto h = parse({"--help"});
+    BOOST_TEST(!h.config);
+    BOOST_TEST(h.exit_code == 0);
+    BOOST_TEST(!h.to_stderr);
+    BOOST_TEST(h.message.find("--runner-url") != std::string::npos);
+    BOOST_TEST(h.message.find("KOHAKURIVER_TUNNEL_URL") != std::string::npos);
+    auto v = parse({"-V"});
+    BOOST_TEST(v.exit_code == 0);
+    BOOST_TEST(v.message.find(TUNNEL_VERSION) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(missing_values_are_named) {
+    expect_bad({}, "missing runner URL");
+    expect_bad({"-r", "ws://h:1"}, "missing container id");
+    expect_bad({"-c", "x"}, "missing runner URL");
+    expect_bad({"-r"}, "runner-url");
+}
+
+BOOST_AUTO_TEST_CASE(bad_urls_and_ids) {
+    expect_bad({"-r", "ftp://h", "-c", "x"}, "ws:// or wss://");
+    expect_bad({"-r", "h:8001", "-c", "x"}, "ws:// or wss://");
+    expect_bad({"-r", "ws://h:1", "-c", ""}, "container id");
+}
+
+BOOST_AUTO_TEST_CASE(bad_numbers_are_named) {
+    expect_bad(with({"--reconnect-delay", "abc"}), "--reconnect-delay");
+    expect_bad(with({"--reconnect-delay", "-1"}), "-1");
+    expect_bad(with({"--max-reconnect", "-3"}), "--max-reconnect");
+    expect_bad(with({"--max-reconnect", "1.5"}), "whole number");
+    expect_bad(with({"--threads", "0"}), "--threads");
+    expect_bad(with({"--keepalive-timeout", "0"}), "positive");
+    expect_bad(with({"--conn-buffer", "12Q"}), "--conn-buffer");
+    expect_bad(with({"--conn-buffer", "1K"}), "at least 64K");
+    expect_bad(with({"--udp-idle-timeout", "nan"}), "--udp-idle-timeout");
+    fake_env env{{{"RECONNECT_DELAY", "soon"}}};
+    expect_bad(required, "RECONNECT_DELAY", env);
+}
+
+BOOST_AUTO_TEST_CASE(bad_levels_and_flags) {
+    expect_bad(with({"--log-level", "loud"}), "loud");
+    expect_bad(with({"--log-format", "xml"}), "xml");
+    expect_bad(with({"--bogus"}), "bogus");
+    expect_bad(with({"stray"}), "stray");
+    expect_bad(with({"--tls-insecure=maybe"}), "true or false");
+}
+
+BOOST_AUTO_TEST_CASE(number_parsers) {
+    BOOST_TEST(parse_seconds("5")->count() == 5000);
+    BOOST_TEST(parse_seconds("0.25")->count() == 250);
+    BOOST_TEST(!parse_seconds(""));
+    BOOST_TEST(!parse_seconds("1e3"));
+    BOOST_TEST(!parse_seconds("-1"));
+    BOOST_TEST(!parse_seconds("1.2.3"));
+    BOOST_TEST(*parse_size("64K") == 65536u);
+    BOOST_TEST(*parse_size("2MiB") == 2u * 1024 * 1024);
+    BOOST_TEST(*parse_size("1000") == 1000u);
+    BOOST_TEST(!parse_size("9999999999G"));
+    BOOST_TEST(!parse_count("12345678901"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

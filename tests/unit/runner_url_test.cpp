@@ -1,0 +1,107 @@
+#include "tunnel/runner_url.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include "runner/forwarder.hpp"
+#include "runner/tunnel_listener.hpp"
+
+using namespace tunnel;
+
+namespace {
+runner_endpoint ok(std::string_view url, std::string_view id) {
+    auto r = make_runner_endpoint(url, id);
+    auto const* error = std::get_if<std::string>(&r);
+    BOOST_REQUIRE_MESSAGE(!error, (error ? *error : std::string()));
+    return std::get<runner_endpoint>(r);
+}
+std::string bad(std::string_view url, std::string_view id) {
+    auto r = make_runner_endpoint(url, id);
+    BOOST_REQUIRE_MESSAGE(std::holds_alternative<std::string>(r), url << " should be refused");
+    return std::get<std::string>(r);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(runner_url)
+
+BOOST_AUTO_TEST_CASE(plain_ws_url) {
+    auto const ep = ok("ws://192.0.2.10:8001", "abc123");
+    BOOST_TEST(!ep.tls);
+    BOOST_TEST(ep.host == "192.0.2.10");
+    BOOST_TEST(ep.port == "8001");
+    BOOST_TEST(ep.host_header == "192.0.2.10:8001");
+    BOOST_TEST(ep.target == "/ws/tunnel/abc123");
+    BOOST_TEST(ep.url() == "ws://192.0.2.10:8001/ws/tunnel/abc123");
+}
+
+BOOST_AUTO_TEST_CASE(trailing_slashes_are_removed) {
+    BOOST_TEST(ok("ws://runner:8001/", "x").target == "/ws/tunnel/x");
+    BOOST_TEST(ok("ws://runner:8001//", "x").target == "/ws/tunnel/x");
+    BOOST_TEST(ok("ws://runner/prefix/", "x").target == "/prefix/ws/tunnel/x");
+}
+
+BOOST_AUTO_TEST_CASE(default_ports_and_tls) {
+    auto const ws = ok("ws://runner", "x");
+    BOOST_TEST(ws.port == "80");
+    BOOST_TEST(ws.host_header == "runner");
+    auto const wss = ok("wss://runner.example", "x");
+    BOOST_TEST(wss.tls);
+    BOOST_TEST(wss.port == "443");
+}
+
+BOOST_AUTO_TEST_CASE(http_schemes_map_to_websocket) {
+    BOOST_TEST(!ok("http://runner:8001", "x").tls);
+    BOOST_TEST(ok("https://runner:8443", "x").tls);
+    BOOST_TEST(ok("WS://runner:8001", "x").port == "8001");
+}
+
+BOOST_AUTO_TEST_CASE(ipv6_literal) {
+    auto const ep = ok("ws://[::1]:8001", "x");
+    BOOST_TEST(ep.host == "::1");
+    BOOST_TEST(ep.host_header == "[::1]:8001");
+}
+
+BOOST_AUTO_TEST_CASE(container_id_is_percent_encoded) {
+    BOOST_TEST(ok("ws://r:1", "my container/1").target == "/ws/tunnel/my%20container%2F1");
+    BOOST_TEST(ok("ws://r:1", "a-b_c.d~e").target == "/ws/tunnel/a-b_c.d~e");
+    BOOST_TEST(percent_encode_segment("?#%") == "%3F%23%25");
+}
+
+BOOST_AUTO_TEST_CASE(bad_urls_are_explained) {
+    BOOST_TEST(bad("ftp://runner", "x").find("ws:// or wss://") != std::string::npos);
+    BOOST_TEST(bad("runner:8001", "x").find("ws://") != std::string::npos);
+    BOOST_TEST(bad("not a url", "x").find("not a valid URL") != std::string::npos);
+    BOOST_TEST(bad("ws://", "x").find("no host") != std::string::npos);
+    BOOST_TEST(bad("ws://runner:99999", "x").size() > 0);
+    BOOST_TEST(bad("ws://runner:8001", "").find("container id") != std::string::npos);
+    BOOST_TEST(bad("ws://user@runner:8001", "x").find("user info") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(percent_decoding_in_the_emulator_inverts_encoding) {
+    BOOST_TEST(runner::percent_decode(percent_encode_segment("my container/1%")) == "my container/1%");
+    BOOST_TEST(runner::percent_decode("bad%zz%4") == "bad%zz%4");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(forward_spec)
+
+BOOST_AUTO_TEST_CASE(parses_tcp_and_udp) {
+    auto tcp = runner::parse_forward("9000:demo:8080");
+    BOOST_REQUIRE(tcp);
+    BOOST_TEST(tcp->listen_port == 9000);
+    BOOST_TEST(tcp->container_id == "demo");
+    BOOST_TEST(tcp->target_port == 8080);
+    BOOST_TEST(static_cast<int>(tcp->proto) == 0);
+    auto udp = runner::parse_forward("9001:my:ctr:5353/udp");
+    BOOST_REQUIRE(udp);
+    BOOST_TEST(udp->container_id == "my:ctr");
+    BOOST_TEST(static_cast<int>(udp->proto) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_bad_specs) {
+    for (auto const* text :
+         {"", "9000", "9000:demo", "x:demo:80", "9000::80", "9000:demo:0", "9000:demo:70000"})
+        BOOST_TEST(!runner::parse_forward(text), text);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
