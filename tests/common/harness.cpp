@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -195,15 +196,30 @@ std::size_t client_process::open_fds() const {
 
 std::vector<std::string> client_args(std::uint16_t runner_port, std::string const& container_id,
                                      std::vector<std::string> extra) {
-    std::vector<std::string> args{"--runner-url",      "ws://127.0.0.1:" + std::to_string(runner_port),
-                                  "--container-id",    container_id,
-                                  "--log-level",       "debug",
-                                  "--reconnect-delay", "0.2"};
+    std::vector<std::string> args{"--runner-url", "ws://127.0.0.1:" + std::to_string(runner_port),
+                                  "--container-id", container_id};
+    // Defaults for tests, unless extra sets them (an option given twice is an error).
+    for (auto const& [flag, value] : {std::pair<char const*, char const*>{"--log-level", "debug"},
+                                      {"--reconnect-delay", "0.2"}})
+        if (std::find(extra.begin(), extra.end(), flag) == extra.end()) {
+            args.push_back(flag);
+            args.push_back(value);
+        }
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
 }
 
 // ---- raw protocol -----------------------------------------------------------------------------
+
+asio::awaitable<std::shared_ptr<runner::tunnel_peer>> accept_peer(runner::tunnel_listener& listener,
+                                                                  std::chrono::milliseconds timeout) {
+    asio::steady_timer t(co_await asio::this_coro::executor, timeout);
+    auto raced = co_await (listener.accept() || t.async_wait(use_tuple));
+    if (raced.index() == 1) throw std::runtime_error("timed out waiting for the client to connect");
+    auto peer = std::get<0>(raced);
+    if (!peer) throw std::runtime_error("listener closed");
+    co_return peer;
+}
 
 asio::awaitable<frame> next_frame(runner::tunnel_peer& peer, std::chrono::milliseconds timeout) {
     asio::steady_timer t(co_await asio::this_coro::executor, timeout);
@@ -313,6 +329,25 @@ asio::awaitable<bytes> read_exact(tcp::socket& s, std::size_t n) {
     bytes out(n);
     co_await asio::async_read(s, asio::buffer(out), asio::use_awaitable);
     co_return out;
+}
+
+namespace {
+asio::awaitable<void> read_hashed(tcp::socket& s, std::size_t n, std::string& out) {
+    sha256 hash;
+    std::vector<std::uint8_t> buf(65536);
+    while (n > 0) {
+        auto got = co_await s.async_read_some(asio::buffer(buf.data(), std::min(n, buf.size())), asio::use_awaitable);
+        hash.update(std::span<std::uint8_t const>(buf.data(), got));
+        n -= got;
+    }
+    out = hash.hex();
+}
+}  // namespace
+
+asio::awaitable<std::string> echo_round_trip(tcp::socket& s, bytes const& data) {
+    std::string hash;
+    co_await (write_all(s, data) && read_hashed(s, data.size(), hash));
+    co_return hash;
 }
 
 asio::awaitable<bytes> read_to_eof(tcp::socket& s) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "protocol/frame.hpp"
+#include "runner/tunnel_listener.hpp"
 #include "runner/tunnel_peer.hpp"
 
 namespace tunnel::test {
@@ -81,6 +82,10 @@ struct frame {
     std::string text() const { return std::string(payload.begin(), payload.end()); }
 };
 
+// The next tunnel client to connect, or a failure after timeout.
+asio::awaitable<std::shared_ptr<runner::tunnel_peer>> accept_peer(runner::tunnel_listener& listener,
+                                                                  std::chrono::milliseconds timeout = 10s);
+
 // The next message from the client; fails on a text message, a short one, the end, or a timeout.
 asio::awaitable<frame> next_frame(runner::tunnel_peer& peer, std::chrono::milliseconds timeout = 10s);
 // The next frame, which must be of this type and client_id (throws with what came instead).
@@ -117,6 +122,8 @@ asio::awaitable<tcp::socket> connect_tcp(std::uint16_t port,
                                          asio::ip::address address = asio::ip::address_v4::loopback());
 asio::awaitable<void> write_all(tcp::socket& s, std::span<std::uint8_t const> data);
 asio::awaitable<bytes> read_exact(tcp::socket& s, std::size_t n);
+// Writes data while reading the same amount back (an echo on the far side); returns the echo's hash.
+asio::awaitable<std::string> echo_round_trip(tcp::socket& s, bytes const& data);
 // Reads until EOF (or error); returns what came.
 asio::awaitable<bytes> read_to_eof(tcp::socket& s);
 

@@ -2,9 +2,18 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <cstdlib>
 
-// A child that dies mid-write must not kill the test process.
-struct ignore_sigpipe {
-    ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+#include "app/logging.hpp"
+
+// A child that dies mid-write must not kill the test process; the in-process runner emulator
+// logs warnings only (TUNNEL_TEST_LOG=debug for more).
+struct test_process_setup {
+    test_process_setup() {
+        std::signal(SIGPIPE, SIG_IGN);
+        char const* level = std::getenv("TUNNEL_TEST_LOG");
+        tunnel::init_logging(tunnel::parse_log_level(level ? level : "warn").value_or(tunnel::log_level::warn),
+                             tunnel::log_format::text);
+    }
 };
-BOOST_TEST_GLOBAL_FIXTURE(ignore_sigpipe);
+BOOST_TEST_GLOBAL_FIXTURE(test_process_setup);
