@@ -20,7 +20,7 @@ std::string_view log_level_name(log_level level);
 
 // One key=value pair of a log line. Numbers stay numbers in JSON.
 class log_field {
-  public:
+public:
     template <std::integral T>
     log_field(std::string_view key, T value) : key_(key), text_(std::to_string(value)), is_number_(true) {}
     log_field(std::string_view key, std::string_view value) : key_(key), text_(value) {}
@@ -31,7 +31,7 @@ class log_field {
     std::string_view text() const { return text_; }
     bool is_number() const { return is_number_; }
 
-  private:
+private:
     std::string_view key_;
     std::string text_;
     bool is_number_ = false;

@@ -35,11 +35,13 @@ int main(int argc, char** argv) {
     asio::steady_timer hard_deadline(ioc);
     int exit_code = 0;
     bool shutting_down = false;
+    bool forced = false;
     std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
                                                                         int sig) {
         if (ec) return;
         if (shutting_down) {
             tunnel::log_warn("second signal: exiting now", {{"signal", sig}});
+            forced = true;
             ioc.stop();
             return;
         }
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
         hard_deadline.async_wait([&](boost::system::error_code tec) {
             if (tec) return;
             tunnel::log_warn("shutdown took too long: exiting");
+            forced = true;
             ioc.stop();
         });
         signals.async_wait(on_signal);
@@ -79,5 +82,8 @@ int main(int argc, char** argv) {
     ioc.run();
     ioc.stop();
     for (auto& t : workers) t.join();
+    // A forced stop may leave a DNS lookup running in the resolver thread, which the io_context
+    // destructor would join: leave without waiting (logs are flushed line by line).
+    if (forced) std::_Exit(exit_code);
     return exit_code;
 }

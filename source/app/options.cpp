@@ -87,6 +87,12 @@ std::vector<option_spec> const& specs() {
          "BYTES",
          "4M",
          "bytes queued for one local connection before the tunnel waits (K/M/G suffix)"},
+        {"session-buffer",
+         "session-buffer",
+         {"TUNNEL_SESSION_BUFFER"},
+         "BYTES",
+         "64M",
+         "bytes queued for all local connections together before the tunnel waits"},
         {"threads", "threads", {"TUNNEL_THREADS"}, "N", "1", "I/O threads"},
         {"tls-insecure",
          "tls-insecure",
@@ -278,6 +284,11 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
         auto n = parse_size(v->value);
         if (!n || *n < 64 * 1024) return invalid(*v, "a size of at least 64K (e.g. 4M)");
         c.conn_buffer = *n;
+    }
+    if (auto v = lookup("session-buffer")) {
+        auto n = parse_size(v->value);
+        if (!n || *n < c.conn_buffer) return invalid(*v, "a size of at least --conn-buffer (e.g. 64M)");
+        c.session_buffer = *n;
     }
     if (auto v = lookup("log-level")) {
         auto l = parse_log_level(v->value);

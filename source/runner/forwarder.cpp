@@ -116,7 +116,10 @@ void emulator::router::end() {
 }
 
 asio::awaitable<void> emulator::router::read_loop() {
-    while (auto message = co_await peer->receive()) {
+    for (;;) {
+        // (Not `while (auto m = co_await ...)`: GCC 12 miscompiles co_await inside a condition.)
+        auto message = co_await peer->receive();
+        if (!message) break;
         if (!message->binary) continue;
         auto parsed = protocol::parse(message->bytes);
         if (!parsed) continue;
@@ -229,7 +232,9 @@ asio::awaitable<bool> emulator::wait_for_client(std::string container_id, std::c
 }
 
 asio::awaitable<void> emulator::accept_tunnels() {
-    while (auto peer = co_await listener_.accept()) {
+    for (;;) {
+        auto peer = co_await listener_.accept();
+        if (!peer) break;
         ++sessions_accepted_;
         log_info("runner: tunnel connected", {{"container_id", peer->container_id()}});
         auto r = std::make_shared<router>(peer, executor_);

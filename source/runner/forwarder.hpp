@@ -32,7 +32,7 @@ struct forward_spec {
 std::optional<forward_spec> parse_forward(std::string_view text);
 
 class emulator {
-  public:
+public:
     emulator(boost::asio::any_io_executor ex, boost::asio::ip::tcp::endpoint tunnel_endpoint,
              std::vector<forward_spec> forwards, listener_options options = {});
     ~emulator();
@@ -49,7 +49,7 @@ class emulator {
 
     struct router;  // one per connected tunnel client
 
-  private:
+private:
     struct tcp_forward;
     struct udp_forward;
 

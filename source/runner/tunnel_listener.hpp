@@ -19,7 +19,7 @@ struct listener_options {
 };
 
 class tunnel_listener {
-  public:
+public:
     tunnel_listener(boost::asio::any_io_executor ex, boost::asio::ip::tcp::endpoint endpoint,
                     listener_options options = {});
 
@@ -29,7 +29,7 @@ class tunnel_listener {
     boost::asio::awaitable<std::shared_ptr<tunnel_peer>> accept();
     void close();
 
-  private:
+private:
     boost::asio::ip::tcp::acceptor acceptor_;
     listener_options options_;
 };

@@ -24,7 +24,7 @@ struct incoming_message {
 };
 
 class tunnel_peer : public std::enable_shared_from_this<tunnel_peer> {
-  public:
+public:
     tunnel_peer(std::unique_ptr<ws_connection> ws, std::string container_id, std::string target);
     ~tunnel_peer();
 
@@ -51,7 +51,7 @@ class tunnel_peer : public std::enable_shared_from_this<tunnel_peer> {
     void close(std::uint16_t code = 1000);
     void abort();
 
-  private:
+private:
     std::unique_ptr<ws_connection> ws_;
     std::string container_id_;
     std::string target_;

@@ -17,7 +17,7 @@ struct backoff_policy {
 std::chrono::milliseconds backoff_delay(backoff_policy const& policy, unsigned failures, double jitter01);
 
 class backoff {
-  public:
+public:
     explicit backoff(backoff_policy policy, std::uint32_t seed = std::random_device{}());
 
     void record_failure() { ++failures_; }
@@ -25,7 +25,7 @@ class backoff {
     unsigned failures() const { return failures_; }
     std::chrono::milliseconds next_delay();
 
-  private:
+private:
     backoff_policy policy_;
     unsigned failures_ = 0;
     std::mt19937 rng_;

@@ -1,5 +1,6 @@
 #include "tunnel/client.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -35,7 +36,11 @@ asio::awaitable<int> client::run() {
         }
         if (stop_requested_) break;
 
-        if (outcome.came_up) {
+        // A session counts as up once it lasted: one that drops at once (e.g. replaced by another
+        // tunnel with the same id) is a failure, or the client would redial in a hot loop.
+        auto const stable_after =
+            std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(1), config_.backoff.base);
+        if (outcome.came_up && outcome.up_for >= stable_after) {
             schedule.record_session_up();
         } else {
             schedule.record_failure();

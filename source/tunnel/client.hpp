@@ -14,7 +14,7 @@ namespace tunnel {
 class session;
 
 class client {
-  public:
+public:
     client(boost::asio::any_io_executor ex, client_config config);
 
     // The strand every coroutine of the client runs on: co_spawn run() on it.
@@ -26,7 +26,7 @@ class client {
     // Polite shutdown from any thread (e.g. a signal handler).
     void stop();
 
-  private:
+private:
     boost::asio::any_io_executor strand_;
     client_config config_;
     session* current_ = nullptr;

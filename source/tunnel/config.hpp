@@ -27,6 +27,7 @@ struct client_config {
     std::chrono::milliseconds local_connect_timeout = 5s;
 
     std::size_t conn_buffer = 4 * 1024 * 1024;      // bytes queued for one local socket
+    std::size_t session_buffer = 64 * 1024 * 1024;  // bytes queued for all local sockets together
     std::size_t write_queue = 4 * 1024 * 1024;      // bytes queued for the WebSocket
     std::size_t max_message = 4 * 1024 * 1024 + 8;  // larger incoming messages end the session
 

@@ -2,18 +2,16 @@
 // A link is one client_id's local connection (TCP or UDP) as the session sees it.
 // The session dispatches frames to it; the link's own coroutines pump the local socket.
 
-#include <boost/asio/awaitable.hpp>
-#include <chrono>
 #include <cstdint>
-#include <memory>
 #include <span>
+#include <string_view>
 
 #include "protocol/frame.hpp"
 
 namespace tunnel {
 
 class link {
-  public:
+public:
     virtual ~link() = default;
 
     // Spawns the link's coroutines: open the local socket, then pump both ways.
@@ -27,20 +25,21 @@ class link {
     // Stalled too long: close at once and tell the runner with CLOSE.
     virtual void fail(std::string_view reason) = 0;
 
-    // Bytes from the runner not yet written to the local socket.
+    // Bytes from the runner not yet written to the local socket (0 once closed).
     virtual std::size_t pending_bytes() const = 0;
-    // Waits until pending_bytes() <= limit or the link is over (true), or the timeout passes (false).
-    virtual boost::asio::awaitable<bool> wait_pending_at_most(std::size_t limit,
-                                                              std::chrono::milliseconds timeout) = 0;
 
     std::uint32_t client_id() const { return client_id_; }
     std::uint16_t port() const { return port_; }
+    // Unique within the process: tags this link's frames in the writer queue.
+    std::uint64_t serial() const { return serial_; }
 
-  protected:
-    link(std::uint32_t client_id, std::uint16_t port) : client_id_(client_id), port_(port) {}
+protected:
+    link(std::uint32_t client_id, std::uint16_t port, std::uint64_t serial)
+        : client_id_(client_id), port_(port), serial_(serial) {}
 
     std::uint32_t client_id_;
     std::uint16_t port_;
+    std::uint64_t serial_;
 };
 
 }  // namespace tunnel

@@ -29,6 +29,8 @@ std::string percent_encode_segment(std::string_view s) {
 std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view runner_url,
                                                                 std::string_view container_id) {
     if (container_id.empty()) return std::string("container id is empty");
+    if (runner_url.find("://") == std::string_view::npos)
+        return "runner URL '" + std::string(runner_url) + "' must start with ws:// or wss://";
     auto parsed = boost::urls::parse_uri(runner_url);
     if (!parsed) return "runner URL '" + std::string(runner_url) + "' is not a valid URL";
     boost::urls::url_view const u = *parsed;

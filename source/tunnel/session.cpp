@@ -1,5 +1,6 @@
 #include "tunnel/session.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -38,7 +39,10 @@ std::string describe_read_end(error_code ec, ws_connection const& ws) {
 }  // namespace
 
 session::session(asio::any_io_executor strand, client_config const& config)
-    : state_(std::make_shared<session_state>(strand, config)), stop_signal_(strand) {}
+    : state_(std::make_shared<session_state>(strand, config)),
+      stop_signal_(strand),
+      stall_credit_(config.stall_timeout),
+      last_pause_end_(std::chrono::steady_clock::now()) {}
 
 session::~session() { end_links(); }
 
@@ -49,21 +53,21 @@ asio::awaitable<session_outcome> session::run() {
     // The dial races the stop signal so that SIGTERM during a slow connect is prompt.
     stop_signal_.expires_at(asio::steady_timer::time_point::max());
     auto raced = co_await (dial_runner(state_->executor, cfg) || stop_signal_.async_wait(use_tuple));
-    if (stop_requested_ || raced.index() == 1) co_return session_outcome{false, "stopped"};
+    if (stop_requested_ || raced.index() == 1) co_return session_outcome{false, {}, "stopped"};
     auto dialed = std::move(std::get<0>(raced));
     if (dialed.error) {
         auto reason = dialed.stage + ": " + dialed.error.message();
         log_warn("cannot reach runner", {{"url", cfg.endpoint.url()}, {"reason", reason}});
-        co_return session_outcome{false, reason};
+        co_return session_outcome{false, {}, reason};
     }
     ws_connection& ws = *dialed.connection;
     log_info("tunnel up", {{"url", cfg.endpoint.url()}, {"container_id", cfg.container_id}});
+    auto const up_at = std::chrono::steady_clock::now();
 
     co_await (read_loop(ws) && write_loop(ws) && closer(ws));
     end_links();
-    state_->ended = true;
     log_info("tunnel down", {{"reason", end_reason_}});
-    co_return session_outcome{true, end_reason_};
+    co_return session_outcome{true, std::chrono::steady_clock::now() - up_at, end_reason_};
 }
 
 void session::stop() {
@@ -125,7 +129,7 @@ asio::awaitable<void> session::closer(ws_connection& ws) {
 
 asio::awaitable<void> session::dispatch(protocol::message const& message) {
     auto const& h = message.header;
-    auto const& cfg = state_->config;
+    if (stop_requested_) co_return;  // shutting down: open nothing new
     switch (h.kind()) {
         case msg_type::connect:
             on_connect(h);
@@ -135,13 +139,7 @@ asio::awaitable<void> session::dispatch(protocol::message const& message) {
             if (it == state_->links.end()) co_return;  // late DATA for a closed id: ignored
             auto link = it->second;
             link->deliver(message.payload);
-            if (link->pending_bytes() > cfg.conn_buffer) {
-                // This connection is full: stop reading the tunnel until it drains, but not forever.
-                log_debug("connection full, tunnel paused",
-                          {{"client_id", h.client_id}, {"bytes", link->pending_bytes()}});
-                bool const drained = co_await link->wait_pending_at_most(cfg.conn_buffer, cfg.stall_timeout);
-                if (!drained) link->fail("local service stopped reading (stall timeout)");
-            }
+            co_await wait_for_downstream_room(link);
             co_return;
         }
         case msg_type::close: {
@@ -166,6 +164,38 @@ asio::awaitable<void> session::dispatch(protocol::message const& message) {
     }
     log_warn("ignored unknown message type",
              {{"type", static_cast<unsigned>(h.type)}, {"client_id", h.client_id}});
+}
+
+asio::awaitable<void> session::wait_for_downstream_room(std::shared_ptr<link> const& target) {
+    auto const& cfg = state_->config;
+    auto over = [&] {
+        return target->pending_bytes() > cfg.conn_buffer || state_->downstream_bytes > cfg.session_buffer;
+    };
+    if (!over()) co_return;
+    // A connection (or all of them together) is full: stop reading the tunnel until it drains, so
+    // memory stays bounded and nothing is dropped; but only for as long as the stall credit lasts.
+    auto const start = std::chrono::steady_clock::now();
+    stall_credit_ = std::min<std::chrono::steady_clock::duration>(cfg.stall_timeout,
+                                                                  stall_credit_ + (start - last_pause_end_));
+    log_debug("local buffers full, tunnel paused",
+              {{"client_id", target->client_id()}, {"bytes", target->pending_bytes()}});
+    auto& drained = state_->downstream_drained;  // only this loop waits on it
+    while (over() && !stop_requested_) {
+        drained.expires_at(start + stall_credit_);
+        auto [ec] = co_await drained.async_wait(use_tuple);
+        if (!ec) break;  // the credit is spent
+    }
+    auto const end = std::chrono::steady_clock::now();
+    stall_credit_ -= std::min<std::chrono::steady_clock::duration>(stall_credit_, end - start);
+    last_pause_end_ = end;
+    // Still full: close the connections holding the most bytes, never the whole tunnel.
+    while (over()) {
+        auto victim = std::max_element(state_->live.begin(), state_->live.end(), [](link* a, link* b) {
+            return a->pending_bytes() < b->pending_bytes();
+        });
+        if (victim == state_->live.end() || (*victim)->pending_bytes() == 0) break;
+        (*victim)->fail("local service stopped reading (stall timeout)");
+    }
 }
 
 void session::on_connect(protocol::header const& h) {

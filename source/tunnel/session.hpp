@@ -5,6 +5,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -17,12 +18,13 @@ namespace tunnel {
 class ws_connection;
 
 struct session_outcome {
-    bool came_up = false;  // the WebSocket handshake succeeded
-    std::string reason;    // why it ended (or failed to start)
+    bool came_up = false;                          // the WebSocket handshake succeeded
+    std::chrono::steady_clock::duration up_for{};  // how long it stayed up
+    std::string reason;                            // why it ended (or failed to start)
 };
 
 class session {
-  public:
+public:
     // ex must be a strand: every coroutine of the session runs on it.
     session(boost::asio::any_io_executor strand, client_config const& config);
     ~session();
@@ -33,11 +35,12 @@ class session {
     // a moment to answer, then drop the connection. Call on the strand.
     void stop();
 
-  private:
+private:
     boost::asio::awaitable<std::string> read_loop(ws_connection& ws);
     boost::asio::awaitable<void> write_loop(ws_connection& ws);
     boost::asio::awaitable<void> closer(ws_connection& ws);
     boost::asio::awaitable<void> dispatch(protocol::message const& message);
+    boost::asio::awaitable<void> wait_for_downstream_room(std::shared_ptr<link> const& target);
     void on_connect(protocol::header const& h);
     void end_links();
 
@@ -46,6 +49,10 @@ class session {
     bool stop_requested_ = false;
     bool read_ended_ = false;
     std::string end_reason_;
+    // How long the read loop may still pause for full connections: refills while it reads, so
+    // stalls back to back cannot starve the WebSocket's ping answers.
+    std::chrono::steady_clock::duration stall_credit_;
+    std::chrono::steady_clock::time_point last_pause_end_;
 };
 
 }  // namespace tunnel

@@ -1,6 +1,7 @@
 #include "tunnel/tcp_link.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -24,11 +25,11 @@ constexpr std::chrono::seconds close_linger{2};
 }  // namespace
 
 tcp_link::tcp_link(std::shared_ptr<session_state> state, std::uint32_t client_id, std::uint16_t port)
-    : link(client_id, port),
+    : link(client_id, port, state->next_serial()),
       state_(std::move(state)),
       socket_(state_->executor),
       wake_down_(state_->executor),
-      wake_drained_(state_->executor) {}
+      flush_timer_(state_->executor) {}
 
 tcp_link::~tcp_link() { state_->live.erase(this); }
 
@@ -38,19 +39,20 @@ void tcp_link::start() {
 }
 
 asio::awaitable<void> tcp_link::run(std::shared_ptr<tcp_link> self) {
+    if (phase_ == phase::closed) co_return;  // aborted before it started
     auto const failure = co_await open_local();
     if (phase_ == phase::closed) co_return;  // aborted while connecting
     if (!failure.empty()) {
         if (!silent_) {
             log_info("connect failed", {{"client_id", client_id_}, {"port", port_}, {"reason", failure}});
-            state_->send_control(msg_type::error, protocol::proto::tcp, client_id_, port_, failure);
+            state_->send_control(*this, msg_type::error, protocol::proto::tcp, failure);
         }
         silent_ = true;
         close_now();
         co_return;
     }
     if (!silent_) {
-        state_->send_control(msg_type::connected, protocol::proto::tcp, client_id_, port_);
+        state_->send_control(*this, msg_type::connected, protocol::proto::tcp);
         log_info("connection opened", {{"client_id", client_id_}, {"port", port_}, {"proto", "tcp"}});
     }
     if (phase_ == phase::opening) phase_ = phase::open;
@@ -64,9 +66,10 @@ asio::awaitable<void> tcp_link::run(std::shared_ptr<tcp_link> self) {
 
 asio::awaitable<std::string> tcp_link::open_local() {
     // Only the container's own loopback: 127.0.0.1, then ::1 for services listening on IPv6 only.
+    std::array<asio::ip::address, 2> const loopbacks{asio::ip::address(asio::ip::address_v4::loopback()),
+                                                     asio::ip::address(asio::ip::address_v6::loopback())};
     std::string reasons;
-    for (auto const& address : {asio::ip::address(asio::ip::address_v4::loopback()),
-                                asio::ip::address(asio::ip::address_v6::loopback())}) {
+    for (auto const& address : loopbacks) {
         tcp::endpoint const endpoint(address, port_);
         asio::steady_timer deadline(state_->executor, state_->config.local_connect_timeout);
         auto raced = co_await (socket_.async_connect(endpoint, use_tuple) || deadline.async_wait(use_tuple));
@@ -78,7 +81,7 @@ asio::awaitable<std::string> tcp_link::open_local() {
             co_return std::string{};
         }
         if (!reasons.empty()) reasons += "; ";
-        reasons += endpoint.address().is_v6() ? "[::1]:" : "127.0.0.1:";
+        reasons += address.is_v6() ? "[::1]:" : "127.0.0.1:";
         reasons += std::to_string(port_) + " " + ec.message();
         error_code ignored;
         socket_.close(ignored);
@@ -101,20 +104,21 @@ void tcp_link::deliver(std::span<std::uint8_t const> payload) {
     if (written == payload.size()) return;
     pending_.emplace_back(payload.begin() + static_cast<std::ptrdiff_t>(written), payload.end());
     pending_bytes_ += payload.size() - written;
+    state_->downstream_added(payload.size() - written);
     wake_down_.cancel();
 }
 
 void tcp_link::close_by_runner() {
     state_->release(client_id_, this);
     silent_ = true;
-    if (phase_ == phase::opening || phase_ == phase::open) {
-        phase_ = phase::flushing;
-        wake_down_.cancel();
-    }
+    // The runner has forgotten this id: frames not yet sent would reach whoever reuses it.
+    state_->writer.drop(serial_);
+    if (phase_ == phase::opening || phase_ == phase::open) begin_flush();
 }
 
 void tcp_link::abort() {
     silent_ = true;
+    state_->writer.drop(serial_);
     close_now();
 }
 
@@ -124,14 +128,27 @@ void tcp_link::fail(std::string_view reason) {
     close_now();
 }
 
-asio::awaitable<bool> tcp_link::wait_pending_at_most(std::size_t limit, std::chrono::milliseconds timeout) {
-    auto const deadline = std::chrono::steady_clock::now() + timeout;
-    while (pending_bytes_ > limit && phase_ != phase::closed) {
-        wake_drained_.expires_at(deadline);
-        auto [ec] = co_await wake_drained_.async_wait(use_tuple);
-        if (!ec) co_return pending_bytes_ <= limit || phase_ == phase::closed;  // timed out
+void tcp_link::begin_flush() {
+    phase_ = phase::flushing;
+    wake_down_.cancel();
+    spawn_logged(state_->executor, watch_flush(shared_from_this()), "tcp flush");
+}
+
+asio::awaitable<void> tcp_link::watch_flush(std::shared_ptr<tcp_link> self) {
+    // A service that stops reading must not keep a closed stream (and its bytes) forever.
+    auto progress = bytes_down_;
+    while (phase_ == phase::flushing) {
+        flush_timer_.expires_after(state_->config.stall_timeout);
+        co_await flush_timer_.async_wait(use_tuple);
+        if (phase_ != phase::flushing) co_return;
+        if (bytes_down_ == progress && pending_bytes_ > 0) {
+            log_debug("flush made no progress, closing",
+                      {{"client_id", client_id_}, {"bytes", pending_bytes_}});
+            close_now();
+            co_return;
+        }
+        progress = bytes_down_;
     }
-    co_return true;
 }
 
 asio::awaitable<void> tcp_link::pump_up() {
@@ -141,8 +158,7 @@ asio::awaitable<void> tcp_link::pump_up() {
         if (!silent_ && !state_->writer.has_room()) {
             // (GCC 12 miscompiles co_await inside a condition: bind the result first.)
             bool const room = co_await state_->writer.wait_for_room();
-            if (!room) co_return;  // the session is over
-            if (phase_ == phase::closed) co_return;
+            if (!room || phase_ == phase::closed) co_return;  // the session or the link is over
         }
         error_code ec;
         std::size_t const available = socket_.available(ec);
@@ -163,7 +179,7 @@ asio::awaitable<void> tcp_link::pump_up() {
         protocol::write_header(
             frame.data(), protocol::make_header(msg_type::data, protocol::proto::tcp, client_id_, port_));
         bytes_up_ += n;
-        state_->writer.send(std::move(frame));
+        state_->writer.send(std::move(frame), serial_);
     }
 }
 
@@ -199,7 +215,7 @@ asio::awaitable<void> tcp_link::pump_down() {
         bytes_down_ += n;
         pending_bytes_ -= pending_.front().size();
         pending_.pop_front();
-        wake_drained_.cancel();
+        state_->downstream_removed(n);
     }
 }
 
@@ -208,7 +224,7 @@ void tcp_link::on_local_eof() {
     if (phase_ == phase::open) {
         // The service closed: what it sent has gone up already; tell the runner, then flush.
         tell_runner_closed();
-        phase_ = phase::flushing;
+        begin_flush();
     }
     wake_down_.cancel();
 }
@@ -221,9 +237,16 @@ void tcp_link::on_local_error(error_code ec) {
 }
 
 void tcp_link::tell_runner_closed() {
-    if (!silent_) state_->send_control(msg_type::close, protocol::proto::tcp, client_id_, port_);
+    if (!silent_) state_->send_control(*this, msg_type::close, protocol::proto::tcp);
     silent_ = true;
     state_->release(client_id_, this);
+}
+
+void tcp_link::drop_pending() {
+    // A buffer being written stays until its (now aborted) write completes.
+    pending_.erase(writing_ ? std::next(pending_.begin()) : pending_.begin(), pending_.end());
+    state_->downstream_removed(pending_bytes_);
+    pending_bytes_ = 0;
 }
 
 void tcp_link::close_now() {
@@ -234,11 +257,10 @@ void tcp_link::close_now() {
     state_->live.erase(this);
     error_code ignored;
     socket_.close(ignored);
-    // A buffer being written stays until its (now aborted) write completes.
-    pending_.erase(writing_ ? std::next(pending_.begin()) : pending_.begin(), pending_.end());
-    pending_bytes_ = 0;
+    drop_pending();
     wake_down_.cancel();
-    wake_drained_.cancel();
+    flush_timer_.cancel();
+    state_->writer.wake_producers();  // pump_up may be waiting for room: let it see the end
 }
 
 }  // namespace tunnel

@@ -14,7 +14,7 @@
 namespace tunnel {
 
 class tcp_link final : public link, public std::enable_shared_from_this<tcp_link> {
-  public:
+public:
     tcp_link(std::shared_ptr<session_state> state, std::uint32_t client_id, std::uint16_t port);
     ~tcp_link() override;
 
@@ -24,10 +24,8 @@ class tcp_link final : public link, public std::enable_shared_from_this<tcp_link
     void abort() override;
     void fail(std::string_view reason) override;
     std::size_t pending_bytes() const override { return pending_bytes_; }
-    boost::asio::awaitable<bool> wait_pending_at_most(std::size_t limit,
-                                                      std::chrono::milliseconds timeout) override;
 
-  private:
+private:
     // opening: connecting, DATA is queued. open: pumping. flushing: write what is queued, then
     // close (after runner CLOSE or local EOF). closed: socket closed, nothing more happens.
     enum class phase { opening, open, flushing, closed };
@@ -36,10 +34,13 @@ class tcp_link final : public link, public std::enable_shared_from_this<tcp_link
     boost::asio::awaitable<std::string> open_local();  // empty on success, else the reason
     boost::asio::awaitable<void> pump_up();
     boost::asio::awaitable<void> pump_down();
+    boost::asio::awaitable<void> watch_flush(std::shared_ptr<tcp_link> self);
 
+    void begin_flush();
     void on_local_eof();
     void on_local_error(boost::system::error_code ec);
     void tell_runner_closed();
+    void drop_pending();
     void close_now();
 
     std::shared_ptr<session_state> state_;
@@ -50,8 +51,8 @@ class tcp_link final : public link, public std::enable_shared_from_this<tcp_link
     bool writing_ = false;  // pending_.front() is being written
     std::deque<frame_bytes> pending_;
     std::size_t pending_bytes_ = 0;
-    boost::asio::steady_timer wake_down_;     // pump_down: data queued or phase changed
-    boost::asio::steady_timer wake_drained_;  // the session reader waiting for room
+    boost::asio::steady_timer wake_down_;    // pump_down: data queued or phase changed
+    boost::asio::steady_timer flush_timer_;  // a flush that makes no progress is cut short
     std::uint64_t bytes_up_ = 0;
     std::uint64_t bytes_down_ = 0;
 };

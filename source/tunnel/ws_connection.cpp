@@ -2,7 +2,8 @@
 
 #include <openssl/ssl.h>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,7 +21,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -44,16 +44,36 @@ void configure(Ws& ws, client_config const& config) {
     ws.binary(true);
 }
 
+// getaddrinfo cannot be cancelled, so the lookup runs on its own and the dial waits for it or
+// the deadline, whichever comes first; a hung lookup is left behind, not waited for.
+struct pending_resolve {
+    explicit pending_resolve(asio::any_io_executor ex) : resolver(ex), done(ex) {}
+    tcp::resolver resolver;
+    asio::steady_timer done;
+    boost::system::error_code error = asio::error::timed_out;
+    tcp::resolver::results_type results;
+    bool finished = false;
+};
+
 // Resolves and connects the TCP stream within the connect timeout.
 asio::awaitable<dial_result> connect_tcp(beast::tcp_stream& stream, client_config const& config) {
     auto const& ep = config.endpoint;
-    tcp::resolver resolver(stream.get_executor());
-    asio::steady_timer deadline(stream.get_executor(), config.connect_timeout);
-    auto raced =
-        co_await (resolver.async_resolve(ep.host, ep.port, use_tuple) || deadline.async_wait(use_tuple));
-    if (raced.index() == 1) co_return dial_result{nullptr, asio::error::timed_out, "resolve"};
-    auto [rec, results] = std::get<0>(raced);
-    if (rec) co_return dial_result{nullptr, rec, "resolve"};
+    auto lookup = std::make_shared<pending_resolve>(stream.get_executor());
+    lookup->done.expires_after(config.connect_timeout);
+    asio::co_spawn(
+        stream.get_executor(),
+        [lookup, host = ep.host, port = ep.port]() -> asio::awaitable<void> {
+            auto [ec, results] = co_await lookup->resolver.async_resolve(host, port, use_tuple);
+            lookup->error = ec;
+            lookup->results = std::move(results);
+            lookup->finished = true;
+            lookup->done.cancel();
+        },
+        asio::detached);
+    co_await lookup->done.async_wait(use_tuple);
+    if (!lookup->finished) co_return dial_result{nullptr, asio::error::timed_out, "resolve"};
+    if (lookup->error) co_return dial_result{nullptr, lookup->error, "resolve"};
+    auto const& results = lookup->results;
 
     stream.expires_after(config.connect_timeout);
     auto [cec, endpoint] = co_await stream.async_connect(results, use_tuple);

@@ -17,7 +17,7 @@ namespace tunnel {
 struct client_config;
 
 class ws_connection {
-  public:
+public:
     virtual ~ws_connection() = default;
 
     // Reads one whole message into buffer. is_binary tells binary from text.

@@ -12,7 +12,7 @@ namespace tunnel {
 
 template <class WsStream>
 class beast_ws_connection final : public ws_connection {
-  public:
+public:
     explicit beast_ws_connection(WsStream&& ws) : ws_(std::move(ws)) {}
 
     WsStream& stream() { return ws_; }
@@ -56,7 +56,7 @@ class beast_ws_connection final : public ws_connection {
 
     boost::asio::any_io_executor get_executor() override { return ws_.get_executor(); }
 
-  private:
+private:
     WsStream ws_;
 };
 

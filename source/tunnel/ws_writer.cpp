@@ -1,5 +1,6 @@
 #include "tunnel/ws_writer.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,42 +12,54 @@ namespace tunnel {
 namespace asio = boost::asio;
 
 ws_writer::ws_writer(asio::any_io_executor ex, std::size_t budget)
-    : budget_(budget), wake_writer_(ex), wake_producers_(ex) {}
+    : budget_(budget),
+      wake_writer_(ex, asio::steady_timer::time_point::max()),
+      wake_producers_(ex, asio::steady_timer::time_point::max()) {}
 
-void ws_writer::send(frame_bytes frame) {
+void ws_writer::send(frame_bytes frame, std::uint64_t owner) {
     if (stopped_) return;
     queued_bytes_ += frame.size();
-    queue_.push_back(message{std::move(frame), false});
+    queue_.push_back(message{std::move(frame), owner, false});
     wake_writer_.cancel();
 }
 
 void ws_writer::send_text(std::string text) {
     if (stopped_) return;
     queued_bytes_ += text.size();
-    queue_.push_back(message{frame_bytes(text.begin(), text.end()), true});
+    queue_.push_back(message{frame_bytes(text.begin(), text.end()), 0, true});
     wake_writer_.cancel();
 }
 
+void ws_writer::drop(std::uint64_t owner) {
+    if (owner == 0) return;
+    auto const first = writing_ ? std::next(queue_.begin()) : queue_.begin();
+    auto const kept =
+        std::stable_partition(first, queue_.end(), [&](message const& m) { return m.owner != owner; });
+    for (auto it = kept; it != queue_.end(); ++it) queued_bytes_ -= it->bytes.size();
+    queue_.erase(kept, queue_.end());
+    if (has_room()) wake_producers_.cancel();
+}
+
 asio::awaitable<bool> ws_writer::wait_for_room() {
-    while (!stopped_ && !has_room()) {
-        wake_producers_.expires_at(asio::steady_timer::time_point::max());
-        co_await wake_producers_.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
+    while (!stopped_ && !has_room()) co_await wake_producers_.async_wait(asio::as_tuple(asio::use_awaitable));
     co_return !stopped_;
 }
 
 asio::awaitable<boost::system::error_code> ws_writer::run(ws_connection& ws) {
     while (!stopped_) {
         if (queue_.empty()) {
-            wake_writer_.expires_at(asio::steady_timer::time_point::max());
             co_await wake_writer_.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
         // The frame stays in the queue (alive) until its write completes.
         writing_ = true;
-        auto& front = queue_.front();
-        auto ec = front.text ? co_await ws.write_text(std::string(front.bytes.begin(), front.bytes.end()))
-                             : co_await ws.write(asio::buffer(front.bytes));
+        boost::system::error_code ec;
+        if (queue_.front().text) {
+            std::string text(queue_.front().bytes.begin(), queue_.front().bytes.end());
+            ec = co_await ws.write_text(std::move(text));
+        } else {
+            ec = co_await ws.write(asio::buffer(queue_.front().bytes));
+        }
         writing_ = false;
         if (ec) {
             stop();

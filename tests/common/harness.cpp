@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -16,7 +17,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -199,8 +199,8 @@ std::vector<std::string> client_args(std::uint16_t runner_port, std::string cons
     std::vector<std::string> args{"--runner-url", "ws://127.0.0.1:" + std::to_string(runner_port),
                                   "--container-id", container_id};
     // Defaults for tests, unless extra sets them (an option given twice is an error).
-    for (auto const& [flag, value] : {std::pair<char const*, char const*>{"--log-level", "debug"},
-                                      {"--reconnect-delay", "0.2"}})
+    for (auto const& [flag, value] :
+         {std::pair<char const*, char const*>{"--log-level", "debug"}, {"--reconnect-delay", "0.2"}})
         if (std::find(extra.begin(), extra.end(), flag) == extra.end()) {
             args.push_back(flag);
             args.push_back(value);
@@ -336,7 +336,8 @@ asio::awaitable<void> read_hashed(tcp::socket& s, std::size_t n, std::string& ou
     sha256 hash;
     std::vector<std::uint8_t> buf(65536);
     while (n > 0) {
-        auto got = co_await s.async_read_some(asio::buffer(buf.data(), std::min(n, buf.size())), asio::use_awaitable);
+        auto got = co_await s.async_read_some(asio::buffer(buf.data(), std::min(n, buf.size())),
+                                              asio::use_awaitable);
         hash.update(std::span<std::uint8_t const>(buf.data(), got));
         n -= got;
     }

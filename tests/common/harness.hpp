@@ -45,7 +45,7 @@ asio::awaitable<void> wait_until(std::function<bool()> pred, std::chrono::millis
 std::string client_path();
 
 class client_process {
-  public:
+public:
     // Runs tunnel-client with args; env entries are added to (or override) the environment,
     // an empty value removes the variable. stdout+stderr go to a log file.
     explicit client_process(std::vector<std::string> args, std::map<std::string, std::string> env = {});
@@ -63,7 +63,7 @@ class client_process {
     std::size_t hwm_kib() const;  // VmHWM
     std::size_t open_fds() const;
 
-  private:
+private:
     pid_t pid_ = -1;
     std::optional<int> exit_code_;
     std::string log_path_;
@@ -106,13 +106,13 @@ bytes pattern(std::size_t n, std::uint32_t seed);  // deterministic pseudo-rando
 std::string sha256_hex(std::span<std::uint8_t const> data);
 
 class sha256 {
-  public:
+public:
     sha256();
     ~sha256();
     void update(std::span<std::uint8_t const> data);
     std::string hex();
 
-  private:
+private:
     void* ctx_;
 };
 
@@ -129,7 +129,7 @@ asio::awaitable<bytes> read_to_eof(tcp::socket& s);
 
 // A local service on the container side: accepts on address:0 and runs handler per connection.
 class tcp_service {
-  public:
+public:
     using handler = std::function<asio::awaitable<void>(tcp::socket)>;
     tcp_service(asio::any_io_executor ex, handler h,
                 asio::ip::address address = asio::ip::address_v4::loopback());
@@ -139,7 +139,7 @@ class tcp_service {
     std::size_t finished() const { return *finished_; }
     void close();
 
-  private:
+private:
     tcp::acceptor acceptor_;
     std::shared_ptr<std::size_t> accepted_ = std::make_shared<std::size_t>(0);
     std::shared_ptr<std::size_t> finished_ = std::make_shared<std::size_t>(0);
@@ -162,13 +162,13 @@ tcp_service::handler source_handler(std::shared_ptr<bytes const> data);
 
 // A UDP echo on address:0; counts datagrams.
 class udp_echo {
-  public:
+public:
     explicit udp_echo(asio::any_io_executor ex, asio::ip::address address = asio::ip::address_v4::loopback());
     std::uint16_t port() const;
     std::size_t datagrams() const { return *count_; }
     void close();
 
-  private:
+private:
     std::shared_ptr<udp::socket> socket_;
     std::shared_ptr<std::size_t> count_ = std::make_shared<std::size_t>(0);
 };

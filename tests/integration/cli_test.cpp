@@ -1,4 +1,168 @@
+// The command line as users meet it: bad input exits 2 with one clear line and starts nothing;
+// environment fallbacks; logs (one line per connection event, text or JSON).
+
+#include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
+#include <sstream>
+
+#include "harness.hpp"
+#include "runner/forwarder.hpp"
+
+using namespace tunnel;
+using namespace tunnel::test;
+using protocol::proto;
+
+namespace {
+
+std::vector<std::string> lines_of(std::string const& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) lines.push_back(line);
+    return lines;
+}
+
+void expect_exit_2(std::vector<std::string> args, std::string const& mention,
+                   std::map<std::string, std::string> env = {}) {
+    client_process client(args, env);
+    auto const code = client.wait_exit_blocking(5s);
+    BOOST_REQUIRE_MESSAGE(code.has_value(), "tunnel-client did not exit on bad input");
+    BOOST_TEST(*code == 2);
+    auto const log = client.log();
+    auto const lines = lines_of(log);
+    BOOST_REQUIRE(!lines.empty());
+    BOOST_TEST(lines.front().rfind("tunnel-client: error: ", 0) == 0u, lines.front());
+    BOOST_TEST(lines.front().find(mention) != std::string::npos, lines.front()
+                                                                     << " should mention " << mention);
+    BOOST_TEST(log.find("connecting") == std::string::npos);  // nothing started
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(cli)
-BOOST_AUTO_TEST_CASE(placeholder_to_fill) { BOOST_TEST(true); }
+
+BOOST_AUTO_TEST_CASE(bad_input_exits_2_naming_the_problem) {
+    asio::io_context ioc;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    std::string const url = "ws://127.0.0.1:" + std::to_string(listener.port());
+    expect_exit_2({}, "missing runner URL");
+    expect_exit_2({"--runner-url", url}, "missing container id");
+    expect_exit_2({"-r", "ftp://127.0.0.1:1", "-c", "x"}, "ws:// or wss://");
+    expect_exit_2({"-r", "127.0.0.1:8001", "-c", "x"}, "ws:// or wss://");
+    expect_exit_2({"-r", url, "-c", "x", "--reconnect-delay", "soon"}, "--reconnect-delay");
+    expect_exit_2({"-r", url, "-c", "x", "--reconnect-delay", "-5"}, "-5");
+    expect_exit_2({"-r", url, "-c", "x", "--max-reconnect", "two"}, "--max-reconnect");
+    expect_exit_2({"-r", url, "-c", "x", "--log-level", "chatty"}, "chatty");
+    expect_exit_2({"-r", url, "-c", "x", "--no-such-flag"}, "no-such-flag");
+    expect_exit_2({"-r", url, "-c", "x", "--reconnect-delay"}, "reconnect-delay");
+    expect_exit_2({"-r", url}, "MAX_RECONNECT", {{"CONTAINER_ID", "x"}, {"MAX_RECONNECT", "-1"}});
+    // Nothing was started: the runner saw no connection at all.
+    listener.close();
+    run_test(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            auto peer = co_await listener.accept();
+            BOOST_TEST(!peer);
+        },
+        5s);
+}
+
+BOOST_AUTO_TEST_CASE(help_and_version_exit_0) {
+    client_process help({"--help"});
+    BOOST_TEST(help.wait_exit_blocking(5s).value_or(-1) == 0);
+    BOOST_TEST(help.log().find("--runner-url") != std::string::npos);
+    BOOST_TEST(help.log().find("KOHAKURIVER_CONTAINER_ID") != std::string::npos);
+    client_process version({"--version"});
+    BOOST_TEST(version.wait_exit_blocking(5s).value_or(-1) == 0);
+    BOOST_TEST(version.log().find(TUNNEL_VERSION) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(kohakuriver_environment_is_enough) {
+    asio::io_context ioc;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client({},
+                          {{"KOHAKURIVER_TUNNEL_URL", "ws://127.0.0.1:" + std::to_string(listener.port())},
+                           {"KOHAKURIVER_CONTAINER_ID", "from-runner-env"}});
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        BOOST_TEST(peer->container_id() == "from-runner-env");
+    });
+}
+
+BOOST_AUTO_TEST_CASE(command_line_beats_environment) {
+    asio::io_context ioc;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client({"--container-id", "from-flag"},
+                          {{"RUNNER_URL", "ws://127.0.0.1:" + std::to_string(listener.port())},
+                           {"CONTAINER_ID", "from-env"},
+                           {"LOG_LEVEL", "not-a-level"},
+                           {"MAX_RECONNECT", "2"}});
+    // LOG_LEVEL is bad, so this must fail... unless the flag wins: give it on the command line.
+    auto const code = client.wait_exit_blocking(3s);
+    BOOST_TEST(code.value_or(-1) == 2);
+    client_process fixed({"--container-id", "from-flag", "--log-level", "info"},
+                         {{"RUNNER_URL", "ws://127.0.0.1:" + std::to_string(listener.port())},
+                          {"CONTAINER_ID", "from-env"},
+                          {"LOG_LEVEL", "not-a-level"}});
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        BOOST_TEST(peer->container_id() == "from-flag");
+    });
+}
+
+BOOST_AUTO_TEST_CASE(info_logs_one_line_per_connection_event_in_json) {
+    asio::io_context ioc;
+    tcp_service echo(ioc.get_executor(), echo_handler);
+    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
+                         {{0, "c1", echo.port(), proto::tcp}});
+    emu.start();
+    client_process client(client_args(emu.port(), "c1", {"--log-level", "info", "--log-format", "json"}));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
+        auto s = co_await connect_tcp(emu.forward_port(0));
+        for (int i = 0; i < 500; ++i) {  // 1000 frames through one connection
+            auto const msg = pattern(64, static_cast<std::uint32_t>(i));
+            BOOST_TEST(co_await echo_round_trip(s, msg) == sha256_hex(msg));
+        }
+        s.close();
+        co_await wait_until([&] { return client.log().find("connection closed") != std::string::npos; }, 5s,
+                            "close logged");
+    });
+    auto const lines = lines_of(client.log());
+    int about_connection = 0;
+    for (auto const& line : lines) {
+        boost::system::error_code ec;
+        auto const value = boost::json::parse(line, ec);
+        BOOST_REQUIRE_MESSAGE(!ec && value.is_object(), "not a JSON object: " << line);
+        auto const& obj = value.as_object();
+        BOOST_TEST(obj.contains("ts"));
+        BOOST_TEST(obj.contains("level"));
+        BOOST_TEST(obj.contains("msg"));
+        if (obj.contains("client_id")) {
+            ++about_connection;
+            BOOST_TEST(obj.at("client_id").is_int64());  // numbers stay numbers
+        }
+    }
+    BOOST_TEST(about_connection == 2);  // opened, closed: never a line per frame
+    BOOST_TEST(lines.size() < 10u);
+}
+
+BOOST_AUTO_TEST_CASE(text_log_lines_have_timestamp_level_and_fields) {
+    asio::io_context ioc;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client(client_args(listener.port(), "c1", {"--log-level", "info"}));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        co_await wait_until([&] { return client.log().find("tunnel up") != std::string::npos; }, 5s,
+                            "tunnel up");
+    });
+    for (auto const& line : lines_of(client.log())) {
+        BOOST_TEST(line.size() > 28u);
+        BOOST_TEST(line[4] == '-');
+        BOOST_TEST(line[10] == 'T');
+        BOOST_TEST(line.find(" INFO ") != std::string::npos, line);
+    }
+    BOOST_TEST(client.log().find("container_id=c1") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

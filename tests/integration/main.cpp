@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE tunnel_client_integration_tests
 #include <boost/test/unit_test.hpp>
-
 #include <csignal>
 #include <cstdlib>
 
@@ -12,8 +11,9 @@ struct test_process_setup {
     test_process_setup() {
         std::signal(SIGPIPE, SIG_IGN);
         char const* level = std::getenv("TUNNEL_TEST_LOG");
-        tunnel::init_logging(tunnel::parse_log_level(level ? level : "warn").value_or(tunnel::log_level::warn),
-                             tunnel::log_format::text);
+        tunnel::init_logging(
+            tunnel::parse_log_level(level ? level : "warn").value_or(tunnel::log_level::warn),
+            tunnel::log_format::text);
     }
 };
 BOOST_TEST_GLOBAL_FIXTURE(test_process_setup);

@@ -1,4 +1,127 @@
+// One WebSocket session: the endpoint path, protocol PING/PONG, junk the runner may send,
+// WebSocket keepalive pings under load, oversized messages.
+
+#include <boost/asio/co_spawn.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include "harness.hpp"
+#include "runner/forwarder.hpp"
+
+using namespace tunnel;
+using namespace tunnel::test;
+using protocol::msg_type;
+using protocol::proto;
+
 BOOST_AUTO_TEST_SUITE(session)
-BOOST_AUTO_TEST_CASE(placeholder_to_fill) { BOOST_TEST(true); }
+
+BOOST_AUTO_TEST_CASE(connects_to_percent_encoded_tunnel_path) {
+    asio::io_context ioc;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    // A trailing slash on the URL is dropped; the id is percent-encoded.
+    client_process client({"--runner-url", "ws://127.0.0.1:" + std::to_string(listener.port()) + "/",
+                           "--container-id", "my ctr/1", "--log-level", "debug"});
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        BOOST_TEST(peer->target() == "/ws/tunnel/my%20ctr%2F1");
+        BOOST_TEST(peer->container_id() == "my ctr/1");
+        co_return;
+    });
+}
+
+BOOST_AUTO_TEST_CASE(protocol_ping_is_answered_with_the_same_id) {
+    asio::io_context ioc;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client(client_args(listener.port(), "c1"));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        for (std::uint32_t id : {0u, 1u, 0xFFFFFFFFu}) {
+            peer->send(make_frame(msg_type::ping, proto::tcp, id, 0));
+            auto pong = co_await expect_frame(*peer, msg_type::pong, id);
+            BOOST_TEST(pong.payload.empty());
+        }
+    });
+}
+
+BOOST_AUTO_TEST_CASE(junk_from_the_runner_is_ignored_and_the_tunnel_stays_up) {
+    asio::io_context ioc;
+    tcp_service echo(ioc.get_executor(), echo_handler);
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client(client_args(listener.port(), "c1"));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        peer->send_text("a text frame");
+        peer->send(bytes{0x03, 0x00, 0x00});                                          // shorter than a header
+        peer->send(bytes{});                                                          // empty
+        peer->send(make_frame(static_cast<msg_type>(0x42), proto::tcp, 1, 80, "?"));  // unknown type
+        peer->send(make_frame(msg_type::connected, proto::tcp, 1, 80));               // client-side types
+        peer->send(make_frame(msg_type::pong, proto::tcp, 1, 80));
+        peer->send(make_frame(msg_type::error, proto::tcp, 1, 80, "x"));
+        auto extra = co_await barrier(*peer, 600);
+        BOOST_TEST(extra.empty());
+        // An unknown protocol in CONNECT gets an ERROR, nothing else.
+        peer->send(make_frame(msg_type::connect, static_cast<proto>(7), 5, echo.port()));
+        auto error = co_await expect_frame(*peer, msg_type::error, 5);
+        BOOST_TEST(error.text().find("protocol") != std::string::npos);
+        // Still fully working.
+        peer->send(make_frame(msg_type::connect, proto::tcp, 6, echo.port()));
+        peer->send(make_frame(msg_type::data, proto::tcp, 6, echo.port(), "still here"));
+        co_await expect_frame(*peer, msg_type::connected, 6);
+        BOOST_TEST((co_await expect_frame(*peer, msg_type::data, 6)).text() == "still here");
+    });
+    BOOST_TEST(client.log().find("ignored text message") != std::string::npos);
+    BOOST_TEST(client.log().find("ignored unknown message type") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(websocket_pings_are_answered_while_data_flows) {
+    // The emulator, like uvicorn, pings an idle-looking client and drops it when no pong comes:
+    // here after 0.3 s of silence a ping, after 0.6 s the verdict. A 24 MiB download keeps the
+    // client busy for a while; the tunnel must survive it (one session, all bytes).
+    asio::io_context ioc;
+    auto records = std::make_shared<std::vector<sink_record>>();
+    tcp_service sink(ioc.get_executor(), sink_handler(records));
+    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
+                         {{0, "c1", sink.port(), proto::tcp}}, runner::listener_options{600ms});
+    emu.start();
+    client_process client(client_args(emu.port(), "c1"));
+    run_test(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
+            auto const data = pattern(24 * 1024 * 1024, 9);
+            for (int round = 0; round < 3; ++round) {
+                auto s = co_await connect_tcp(emu.forward_port(0));
+                co_await write_all(s, data);
+                s.shutdown(tcp::socket::shutdown_send);
+                co_await wait_until(
+                    [&] {
+                        return records->size() == static_cast<std::size_t>(round + 1) && records->back().eof;
+                    },
+                    30s, "sink EOF");
+                BOOST_TEST(records->back().sha == sha256_hex(data));
+            }
+            // Quiet for a while: only keepalive traffic.
+            co_await pause(1500ms);
+            BOOST_TEST(emu.sessions_accepted() == 1u);
+        },
+        90s);
+}
+
+BOOST_AUTO_TEST_CASE(oversized_message_ends_the_session_and_the_client_redials) {
+    asio::io_context ioc;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client(client_args(listener.port(), "c1"));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto first = co_await accept_peer(listener);
+        bytes huge(8 * 1024 * 1024, 0x55);
+        auto const header = make_frame(msg_type::data, proto::tcp, 1, 80);
+        std::copy(header.begin(), header.end(), huge.begin());
+        first->send(std::move(huge));
+        auto second = co_await accept_peer(listener, 10s);
+        BOOST_TEST(second->container_id() == "c1");
+        auto pong = co_await barrier(*second, 1);
+        BOOST_TEST(pong.empty());
+    });
+    BOOST_TEST(client.log().find("over the size limit") != std::string::npos, client.log());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -20,11 +20,14 @@ constexpr std::size_t MiB = 1024 * 1024;
 void send_data(runner::tunnel_peer& peer, std::uint32_t id, std::uint16_t port, bytes const& payload) {
     for (std::size_t off = 0; off < payload.size(); off += protocol::max_data_payload) {
         auto const n = std::min(protocol::max_data_payload, payload.size() - off);
-        peer.send(make_frame(msg_type::data, proto::tcp, id, port, std::span<std::uint8_t const>(payload.data() + off, n)));
+        peer.send(make_frame(msg_type::data, proto::tcp, id, port,
+                             std::span<std::uint8_t const>(payload.data() + off, n)));
     }
 }
 
-std::shared_ptr<std::vector<sink_record>> make_records() { return std::make_shared<std::vector<sink_record>>(); }
+std::shared_ptr<std::vector<sink_record>> make_records() {
+    return std::make_shared<std::vector<sink_record>>();
+}
 
 }  // namespace
 
@@ -33,16 +36,20 @@ BOOST_AUTO_TEST_SUITE(tcp)
 BOOST_AUTO_TEST_CASE(echo_32_mib_both_ways_byte_exact) {
     asio::io_context ioc;
     tcp_service echo(ioc.get_executor(), echo_handler);
-    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, {{0, "c1", echo.port(), proto::tcp}});
+    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
+                         {{0, "c1", echo.port(), proto::tcp}});
     emu.start();
     client_process client(client_args(emu.port(), "c1"));
-    run_test(ioc, [&]() -> asio::awaitable<void> {
-        BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
-        auto s = co_await connect_tcp(emu.forward_port(0));
-        auto const data = pattern(32 * MiB, 1);
-        auto const echoed = co_await echo_round_trip(s, data);
-        BOOST_TEST(echoed == sha256_hex(data));
-    }, 90s);
+    run_test(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
+            auto s = co_await connect_tcp(emu.forward_port(0));
+            auto const data = pattern(32 * MiB, 1);
+            auto const echoed = co_await echo_round_trip(s, data);
+            BOOST_TEST(echoed == sha256_hex(data));
+        },
+        90s);
 }
 
 BOOST_AUTO_TEST_CASE(download_then_service_closes) {
@@ -50,39 +57,51 @@ BOOST_AUTO_TEST_CASE(download_then_service_closes) {
     asio::io_context ioc;
     auto const data = std::make_shared<bytes const>(pattern(8 * MiB, 2));
     tcp_service source(ioc.get_executor(), source_handler(data));
-    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, {{0, "c1", source.port(), proto::tcp}});
+    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
+                         {{0, "c1", source.port(), proto::tcp}});
     emu.start();
     client_process client(client_args(emu.port(), "c1"));
-    run_test(ioc, [&]() -> asio::awaitable<void> {
-        BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
-        auto s = co_await connect_tcp(emu.forward_port(0));
-        auto const got = co_await read_to_eof(s);
-        BOOST_TEST(got.size() == data->size());
-        BOOST_TEST(sha256_hex(got) == sha256_hex(*data));
-    }, 60s);
+    run_test(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
+            auto s = co_await connect_tcp(emu.forward_port(0));
+            auto const got = co_await read_to_eof(s);
+            BOOST_TEST(got.size() == data->size());
+            BOOST_TEST(sha256_hex(got) == sha256_hex(*data));
+        },
+        60s);
 }
 
 BOOST_AUTO_TEST_CASE(hundred_concurrent_connections) {
     asio::io_context ioc;
     tcp_service echo(ioc.get_executor(), echo_handler);
-    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, {{0, "c1", echo.port(), proto::tcp}});
+    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
+                         {{0, "c1", echo.port(), proto::tcp}});
     emu.start();
     client_process client(client_args(emu.port(), "c1", {"--log-level", "info"}));
-    run_test(ioc, [&]() -> asio::awaitable<void> {
-        BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
-        constexpr int connections = 100;
-        int ok = 0, finished = 0;
-        for (int i = 0; i < connections; ++i) {
-            asio::co_spawn(ioc, [&, i]() -> asio::awaitable<void> {
-                auto s = co_await connect_tcp(emu.forward_port(0));
-                auto const data = pattern(256 * 1024 + static_cast<std::size_t>(i), static_cast<std::uint32_t>(100 + i));
-                if (co_await echo_round_trip(s, data) == sha256_hex(data)) ++ok;
-            }, [&](std::exception_ptr) { ++finished; });
-        }
-        co_await wait_until([&] { return finished == connections; }, 60s, "100 echo connections");
-        BOOST_TEST(ok == connections);
-        BOOST_TEST(echo.accepted() == static_cast<std::size_t>(connections));
-    }, 90s);
+    run_test(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
+            constexpr int connections = 100;
+            int ok = 0, finished = 0;
+            for (int i = 0; i < connections; ++i) {
+                asio::co_spawn(
+                    ioc,
+                    [&, i]() -> asio::awaitable<void> {
+                        auto s = co_await connect_tcp(emu.forward_port(0));
+                        auto const data = pattern(256 * 1024 + static_cast<std::size_t>(i),
+                                                  static_cast<std::uint32_t>(100 + i));
+                        if (co_await echo_round_trip(s, data) == sha256_hex(data)) ++ok;
+                    },
+                    [&](std::exception_ptr) { ++finished; });
+            }
+            co_await wait_until([&] { return finished == connections; }, 60s, "100 echo connections");
+            BOOST_TEST(ok == connections);
+            BOOST_TEST(echo.accepted() == static_cast<std::size_t>(connections));
+        },
+        90s);
 }
 
 BOOST_AUTO_TEST_CASE(data_before_connected_is_delivered_in_order) {
@@ -145,7 +164,8 @@ BOOST_AUTO_TEST_CASE(duplicate_connect_newest_wins_silently) {
         peer->send(make_frame(msg_type::connect, proto::tcp, 1, sink.port()));
         peer->send(make_frame(msg_type::data, proto::tcp, 1, sink.port(), "first-user"));
         co_await expect_frame(*peer, msg_type::connected, 1);
-        co_await wait_until([&] { return records->size() == 1 && (*records)[0].bytes == 10; }, 10s, "first bytes");
+        co_await wait_until([&] { return records->size() == 1 && (*records)[0].bytes == 10; }, 10s,
+                            "first bytes");
 
         // A second user's CLI also counts from 1: the newest CONNECT takes the id.
         peer->send(make_frame(msg_type::connect, proto::tcp, 1, sink.port()));
@@ -156,11 +176,14 @@ BOOST_AUTO_TEST_CASE(duplicate_connect_newest_wins_silently) {
         BOOST_TEST(before[0].type() == msg_type::connected);
         BOOST_TEST(before[0].header.client_id == 1u);
         peer->send(make_frame(msg_type::close, proto::tcp, 1, sink.port()));
-        co_await wait_until([&] { return records->size() == 2 && (*records)[0].eof && (*records)[1].eof; }, 10s,
-                            "both sink connections closed");
+        co_await wait_until([&] { return records->size() == 2 && (*records)[0].eof && (*records)[1].eof; },
+                            10s, "both sink connections closed");
         std::string_view const first = "first-user", second = "second-user";
-        BOOST_TEST((*records)[0].sha == sha256_hex(std::span(reinterpret_cast<std::uint8_t const*>(first.data()), first.size())));
-        BOOST_TEST((*records)[1].sha == sha256_hex(std::span(reinterpret_cast<std::uint8_t const*>(second.data()), second.size())));
+        BOOST_TEST((*records)[0].sha ==
+                   sha256_hex(std::span(reinterpret_cast<std::uint8_t const*>(first.data()), first.size())));
+        BOOST_TEST(
+            (*records)[1].sha ==
+            sha256_hex(std::span(reinterpret_cast<std::uint8_t const*>(second.data()), second.size())));
     });
 }
 

@@ -1,4 +1,159 @@
+// UDP links: datagram boundaries, the emulator's UDP forward, idle expiry, ICMP unreachable.
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include "harness.hpp"
+#include "runner/forwarder.hpp"
+
+using namespace tunnel;
+using namespace tunnel::test;
+using protocol::msg_type;
+using protocol::proto;
+using namespace boost::asio::experimental::awaitable_operators;
+
 BOOST_AUTO_TEST_SUITE(udp)
-BOOST_AUTO_TEST_CASE(placeholder_to_fill) { BOOST_TEST(true); }
+
+BOOST_AUTO_TEST_CASE(each_data_is_one_datagram_and_back) {
+    asio::io_context ioc;
+    udp_echo echo(ioc.get_executor());
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client(client_args(listener.port(), "c1"));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        peer->send(make_frame(msg_type::connect, proto::udp, 1, echo.port()));
+        std::vector<bytes> const datagrams{pattern(1, 1), pattern(1400, 2), bytes{}, pattern(60000, 3),
+                                           pattern(512, 4)};
+        for (auto const& d : datagrams) peer->send(make_frame(msg_type::data, proto::udp, 1, echo.port(), d));
+        auto connected = co_await expect_frame(*peer, msg_type::connected, 1);
+        BOOST_TEST(static_cast<int>(connected.header.proto) == 1);
+        for (auto const& d : datagrams) {
+            auto back = co_await expect_frame(*peer, msg_type::data, 1);
+            BOOST_TEST(static_cast<int>(back.header.proto) == 1);
+            BOOST_TEST(back.header.port == echo.port());
+            BOOST_TEST(back.payload.size() == d.size());
+            BOOST_TEST(sha256_hex(back.payload) == sha256_hex(d));
+        }
+        BOOST_TEST(echo.datagrams() == datagrams.size());
+    });
+}
+
+BOOST_AUTO_TEST_CASE(forwarded_udp_round_trips_through_the_emulator) {
+    asio::io_context ioc;
+    udp_echo echo(ioc.get_executor());
+    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
+                         {{0, "c1", echo.port(), proto::udp}});
+    emu.start();
+    client_process client(client_args(emu.port(), "c1"));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
+        asio::ip::udp::socket user(ioc, asio::ip::udp::endpoint(asio::ip::address_v4::loopback(), 0));
+        asio::ip::udp::endpoint const target(asio::ip::address_v4::loopback(), emu.forward_port(0));
+        std::vector<std::uint8_t> buf(65536);
+        for (std::uint32_t i = 0; i < 200; ++i) {
+            auto const d = pattern(16 + (i * 97) % 8000, i);
+            co_await user.async_send_to(asio::buffer(d), target, asio::use_awaitable);
+            // One at a time with a deadline: loopback UDP does not lose a lone datagram.
+            asio::steady_timer t(ioc, 5s);
+            auto r = co_await (user.async_receive(asio::buffer(buf), asio::use_awaitable) ||
+                               t.async_wait(asio::use_awaitable));
+            BOOST_REQUIRE_MESSAGE(r.index() == 0, "no echo for datagram " << i);
+            auto const n = std::get<0>(r);
+            BOOST_REQUIRE_EQUAL(n, d.size());
+            BOOST_REQUIRE(std::equal(d.begin(), d.end(), buf.begin()));
+        }
+    });
+}
+
+BOOST_AUTO_TEST_CASE(idle_flow_expires_with_close) {
+    asio::io_context ioc;
+    udp_echo echo(ioc.get_executor());
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client(client_args(listener.port(), "c1", {"--udp-idle-timeout", "0.5"}));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        peer->send(make_frame(msg_type::connect, proto::udp, 4, echo.port()));
+        peer->send(make_frame(msg_type::data, proto::udp, 4, echo.port(), "ping"));
+        co_await expect_frame(*peer, msg_type::connected, 4);
+        co_await expect_frame(*peer, msg_type::data, 4);
+        auto const start = std::chrono::steady_clock::now();
+        auto close = co_await expect_frame(*peer, msg_type::close, 4, 5s);
+        auto const idle = std::chrono::steady_clock::now() - start;
+        BOOST_TEST(static_cast<int>(close.header.proto) == 1);
+        BOOST_TEST((idle >= 400ms));
+        BOOST_TEST((idle < 3s));
+        // The id is gone: late DATA is ignored.
+        peer->send(make_frame(msg_type::data, proto::udp, 4, echo.port(), "late"));
+        auto extra = co_await barrier(*peer, 10);
+        BOOST_TEST(extra.empty());
+        BOOST_TEST(echo.datagrams() == 1u);
+    });
+}
+
+BOOST_AUTO_TEST_CASE(traffic_keeps_a_flow_alive) {
+    asio::io_context ioc;
+    udp_echo echo(ioc.get_executor());
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client(client_args(listener.port(), "c1", {"--udp-idle-timeout", "0.6"}));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        peer->send(make_frame(msg_type::connect, proto::udp, 5, echo.port()));
+        co_await expect_frame(*peer, msg_type::connected, 5);
+        // A datagram every 0.2 s for 1.6 s: never idle for 0.6 s.
+        for (int i = 0; i < 8; ++i) {
+            peer->send(make_frame(msg_type::data, proto::udp, 5, echo.port(), "tick"));
+            BOOST_TEST((co_await expect_frame(*peer, msg_type::data, 5)).text() == "tick");
+            co_await pause(200ms);
+        }
+    });
+}
+
+BOOST_AUTO_TEST_CASE(icmp_unreachable_does_not_end_the_flow) {
+    asio::io_context ioc;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client(client_args(listener.port(), "c1"));
+    auto const port = unused_udp_port();
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        peer->send(make_frame(msg_type::connect, proto::udp, 6, port));
+        co_await expect_frame(*peer, msg_type::connected, 6);
+        // Nothing listens: the kernel answers with port unreachable, several times.
+        for (int i = 0; i < 3; ++i) {
+            peer->send(make_frame(msg_type::data, proto::udp, 6, port, "void"));
+            auto extra = co_await barrier(*peer, 100 + static_cast<std::uint32_t>(i));
+            BOOST_TEST(extra.empty());  // no CLOSE, no ERROR
+        }
+        // The service comes up on that port: the same flow now works.
+        asio::ip::udp::socket service(ioc, asio::ip::udp::endpoint(asio::ip::address_v4::loopback(), port));
+        peer->send(make_frame(msg_type::data, proto::udp, 6, port, "now"));
+        std::vector<std::uint8_t> buf(100);
+        asio::ip::udp::endpoint from;
+        auto n = co_await service.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
+        BOOST_TEST(std::string(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n)) == "now");
+        service.send_to(asio::buffer(std::string("reply")), from);
+        BOOST_TEST((co_await expect_frame(*peer, msg_type::data, 6)).text() == "reply");
+    });
+}
+
+BOOST_AUTO_TEST_CASE(ipv6_only_udp_service_is_reached) {
+    asio::io_context ioc;
+    udp_echo echo6(ioc.get_executor(), asio::ip::address_v6::loopback());
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client(client_args(listener.port(), "c1"));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        peer->send(make_frame(msg_type::connect, proto::udp, 8, echo6.port()));
+        peer->send(make_frame(msg_type::data, proto::udp, 8, echo6.port(), "query"));
+        co_await expect_frame(*peer, msg_type::connected, 8);
+        BOOST_TEST((co_await expect_frame(*peer, msg_type::data, 8)).text() == "query");
+        peer->send(make_frame(msg_type::data, proto::udp, 8, echo6.port(), "again"));
+        BOOST_TEST((co_await expect_frame(*peer, msg_type::data, 8)).text() == "again");
+        BOOST_TEST(echo6.datagrams() == 2u);  // each datagram once: no duplicates
+    });
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -69,7 +69,8 @@ BOOST_AUTO_TEST_CASE(container_id_is_percent_encoded) {
 BOOST_AUTO_TEST_CASE(bad_urls_are_explained) {
     BOOST_TEST(bad("ftp://runner", "x").find("ws:// or wss://") != std::string::npos);
     BOOST_TEST(bad("runner:8001", "x").find("ws://") != std::string::npos);
-    BOOST_TEST(bad("not a url", "x").find("not a valid URL") != std::string::npos);
+    BOOST_TEST(bad("not a url", "x").find("ws:// or wss://") != std::string::npos);
+    BOOST_TEST(bad("ws://bad host:1", "x").find("not a valid URL") != std::string::npos);
     BOOST_TEST(bad("ws://", "x").find("no host") != std::string::npos);
     BOOST_TEST(bad("ws://runner:99999", "x").size() > 0);
     BOOST_TEST(bad("ws://runner:8001", "").find("container id") != std::string::npos);
