@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite (unit + integration) with ctest.
+#   packaging/test.sh            debug build
+#   packaging/test.sh asan       AddressSanitizer + UBSan build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset="${1:-debug}"
+
+bash packaging/setup.sh
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset"
+ctest --preset "$preset"
