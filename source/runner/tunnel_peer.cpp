@@ -53,6 +53,19 @@ asio::awaitable<std::optional<incoming_message>> tunnel_peer::receive() {
     co_return incoming_message{binary, std::vector<std::uint8_t>(data, data + buffer.size())};
 }
 
+asio::awaitable<bool> tunnel_peer::receive_into(boost::beast::flat_buffer& buffer, bool& binary) {
+    if (ended_) co_return false;
+    buffer.consume(buffer.size());
+    auto ec = co_await ws_->read(buffer, binary);
+    if (ec) {
+        ended_ = true;
+        end_error_ = ec;
+        writer_.stop();
+        co_return false;
+    }
+    co_return true;
+}
+
 std::uint16_t tunnel_peer::peer_close_code() const { return ws_->peer_close_code(); }
 
 void tunnel_peer::close(std::uint16_t code) {

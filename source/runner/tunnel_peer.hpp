@@ -4,6 +4,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/system/error_code.hpp>
 #include <memory>
 #include <optional>
@@ -42,6 +43,9 @@ public:
     // The next message, or nullopt when the connection is over (see end_error / peer_close_code).
     // One receive at a time.
     boost::asio::awaitable<std::optional<incoming_message>> receive();
+    // Like receive(), but into a caller-owned buffer (emptied first, then holding the whole message)
+    // so that a hot read loop allocates nothing per message. false when the connection is over.
+    boost::asio::awaitable<bool> receive_into(boost::beast::flat_buffer& buffer, bool& binary);
 
     boost::system::error_code end_error() const { return end_error_; }
     std::uint16_t peer_close_code() const;
