@@ -243,10 +243,10 @@ asio::awaitable<void> emulator::accept_tunnels() {
         routers_changed_.cancel();
         asio::co_spawn(
             executor_,
-            [this, r]() -> asio::awaitable<void> {
+            [this, r, alive = std::weak_ptr<void>(alive_)]() -> asio::awaitable<void> {
                 co_await r->read_loop();
                 log_info("runner: tunnel disconnected", {{"container_id", r->peer->container_id()}});
-                if (!stopped_) {
+                if (!alive.expired() && !stopped_) {  // the emulator may be gone by now
                     auto it = routers_.find(r->peer->container_id());
                     if (it != routers_.end() && it->second.lock() == r) routers_.erase(it);
                 }

@@ -67,6 +67,7 @@ private:
     boost::asio::steady_timer routers_changed_;
     std::size_t sessions_accepted_ = 0;
     bool stopped_ = false;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with the emulator
 };
 
 }  // namespace tunnel::runner

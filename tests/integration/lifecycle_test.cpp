@@ -167,6 +167,23 @@ BOOST_AUTO_TEST_CASE(backoff_grows_between_failed_attempts) {
     BOOST_TEST((gap(3) > gap(0) * 4));
 }
 
+BOOST_AUTO_TEST_CASE(handshake_that_never_completes_times_out) {
+    // A runner that accepts TCP and then says nothing: the client gives up after --connect-timeout
+    // and dials again, instead of hanging in the handshake.
+    asio::io_context ioc;
+    tcp::acceptor mute(ioc, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    client_process client(client_args(mute.local_endpoint().port(), "c1", {"--connect-timeout", "0.5"}));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto first = co_await mute.async_accept(asio::use_awaitable);
+        auto const start = std::chrono::steady_clock::now();
+        auto second = co_await mute.async_accept(asio::use_awaitable);
+        auto const waited = std::chrono::steady_clock::now() - start;
+        BOOST_TEST((waited >= 400ms));
+        BOOST_TEST((waited < 3s));
+    }, 15s);
+    BOOST_TEST(client.log().find("handshake") != std::string::npos, client.log());
+}
+
 BOOST_AUTO_TEST_CASE(session_end_closes_every_local_connection) {
     asio::io_context ioc;
     auto records = std::make_shared<std::vector<sink_record>>();
