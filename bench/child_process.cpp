@@ -83,6 +83,10 @@ child_process::child_process(std::vector<std::string> argv_store, std::string co
         // Only 0, 1, 2 go to the child: the harness's sockets must not leak into it.
         ::syscall(SYS_close_range, 3U, ~0U, 0U);
         ::execv(path.c_str(), argv.data());
+        static char const message[] = "tunnel-bench: exec failed: ";
+        ::write(2, message, sizeof message - 1);
+        ::write(2, path.c_str(), path.size());
+        ::write(2, "\n", 1);
         ::_exit(127);
     }
     ::setpgid(pid_, pid_);  // also from the parent, so that the group exists before any kill
@@ -105,6 +109,7 @@ std::string child_process::log_tail(std::size_t max_bytes) const {
     std::stringstream ss;
     ss << in.rdbuf();
     auto text = ss.str();
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     return text.size() > max_bytes ? "..." + text.substr(text.size() - max_bytes) : text;
 }
 

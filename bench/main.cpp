@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     if (wants_idle && !opt.clients.empty()) {
         report.notes.push_back("idle is measured for tunnel clients only: the relay forks a process per connection "
                                "and direct has nothing in between");
-        if (fd_limit < 2 * opt.idle + 256)
+        if (fd_limit < opt.idle + 256)
             report.notes.push_back("RLIMIT_NOFILE is " + std::to_string(fd_limit) + ": too low for --idle " +
                                    std::to_string(opt.idle) + " (the harness holds one socket per connection)");
     }
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
             report.notes.push_back("round " + std::to_string(m.round) + " " + m.scenario + " " + m.target +
                                    " failed: " + m.error + (m.log_path.empty() ? "" : " (log " + m.log_path + ")"));
         }
-        if (m.client_exit && *m.client_exit != 0)
+        if (m.error.empty() && m.client_exit && *m.client_exit != 0)
             report.notes.push_back("round " + std::to_string(m.round) + " " + m.scenario + " " + m.target +
                                    ": the client exited with status " + std::to_string(*m.client_exit) +
                                    " after SIGTERM (expected 0)" +

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cmath>
 #include <stdexcept>
 
 #include "child_process.hpp"
@@ -149,6 +150,9 @@ asio::awaitable<measurement> measure(bench_env& env, target const& t, scenario c
             m.log_path = proc.log_path();
         }
     }
+    if (m.error.empty() && m.figures.empty()) m.error = "the scenario produced no figure";
+    for (auto const& f : m.figures)
+        if (m.error.empty() && !std::isfinite(f.value)) m.error = f.id + " is not a finite number";
     if (!m.error.empty()) m.figures.clear();
     m.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
     co_return m;

@@ -32,6 +32,9 @@ run_info describe_machine() {
     info.nproc = static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN));
     utsname u{};
     if (::uname(&u) == 0) info.kernel = std::string(u.sysname) + " " + u.release;
+    std::ifstream loadavg("/proc/loadavg");
+    std::string one, five, fifteen;
+    if (loadavg >> one >> five >> fifteen) info.loadavg = one + " " + five + " " + fifteen;
     std::ifstream cpuinfo("/proc/cpuinfo");
     std::string line;
     while (std::getline(cpuinfo, line))
@@ -68,10 +71,19 @@ std::vector<row> collect(bench_report const& report) {
             }
             r->values[m.target].push_back(f.value);
         }
-    for (auto const& m : report.measurements)
-        if (!m.error.empty())
-            for (auto& r : rows)
-                if (r.id.rfind(m.scenario + ".", 0) == 0) ++r.failures[m.target];
+    for (auto const& m : report.measurements) {
+        if (m.error.empty()) continue;
+        bool counted = false;
+        for (auto& r : rows)
+            if (r.id.rfind(m.scenario + ".", 0) == 0) {
+                ++r.failures[m.target];
+                counted = true;
+            }
+        if (!counted) {  // no target produced a figure for this scenario: still show it failed
+            rows.push_back(row{m.scenario + ".failed", m.scenario + " (no figure)", "", true, {}, {}});
+            ++rows.back().failures[m.target];
+        }
+    }
     return rows;
 }
 
@@ -103,7 +115,7 @@ void print_table(std::ostream& out, bench_report const& report) {
     auto const& opt = report.opt;
     out << "tunnel-bench " << m.date << "  host " << m.hostname << "  " << m.nproc << " cores";
     if (!m.cpu_model.empty()) out << " (" << m.cpu_model << ")";
-    out << "  " << m.kernel << "\n";
+    out << "  " << m.kernel << "  load " << m.loadavg << "\n";
     out << "medians of " << opt.rounds << (opt.rounds == 1 ? " round" : " rounds") << ", targets alternating each run;"
         << " throughput " << (opt.bytes >> 20) << " MiB per run, latency " << opt.requests << " requests, "
         << opt.cycles << " connection cycles, " << opt.idle << " idle connections, " << opt.datagrams
@@ -170,6 +182,7 @@ void write_json(std::string const& path, bench_report const& report) {
     root["nproc"] = m.nproc;
     root["kernel"] = m.kernel;
     root["cpu_model"] = m.cpu_model;
+    root["loadavg_at_start"] = m.loadavg;
     root["command_line"] = report.opt.command_line;
     json::object options;
     options["rounds"] = report.opt.rounds;

@@ -17,6 +17,7 @@ struct run_info {
     unsigned nproc = 0;
     std::string kernel;
     std::string cpu_model;
+    std::string loadavg;  // /proc/loadavg at the start: a busy machine makes every figure noisier
 };
 run_info describe_machine();
 

@@ -119,6 +119,7 @@ public:
         if (aborted_) throw std::runtime_error("transport aborted");
         auto socket = std::make_shared<tcp::socket>(executor_);
         tcp::endpoint const endpoint(asio::ip::address_v4::loopback(), port_of_(s));
+        track(socket);  // before connecting: a connect stuck in SYN retries must be abortable too
         auto [ec] = co_await socket->async_connect(endpoint, use_tuple);
         if (ec)
             throw std::runtime_error("connect to " + std::string(service_name(s)) + " at port " +
@@ -126,7 +127,6 @@ public:
         if (aborted_) throw std::runtime_error("transport aborted");
         boost::system::error_code ignored;
         socket->set_option(tcp::no_delay(true), ignored);
-        track(socket);
         co_return std::make_unique<tcp_connection>(std::move(socket));
     }
 

@@ -44,7 +44,7 @@ std::shared_ptr<tunnel_stream> tunnel_driver::open(protocol::proto proto, std::u
 asio::awaitable<bool> tunnel_driver::send(tunnel_stream& stream, std::span<std::uint8_t const> bytes) {
     std::size_t offset = 0;
     do {
-        if (stream.failed || ended_) co_return false;
+        if (stream.over() || ended_) co_return false;  // after the client's CLOSE the id is dead
         std::size_t const n = std::min(bytes.size() - offset, protocol::max_data_payload);
         tunnel::frame_bytes frame(protocol::header_size + n);
         protocol::write_header(frame.data(),

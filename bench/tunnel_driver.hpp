@@ -52,7 +52,7 @@ public:
     // Sends CONNECT for a new client_id (counting from 1) and returns its stream at once.
     std::shared_ptr<tunnel_stream> open(tunnel::protocol::proto proto, std::uint16_t port);
     // DATA frames of at most 64 KiB (UDP: exactly one frame), each after waiting for room in the
-    // writer. false once the stream failed or the tunnel is gone.
+    // writer. false once the stream is over (CLOSE or ERROR from the client) or the tunnel is gone.
     boost::asio::awaitable<bool> send(tunnel_stream& stream, std::span<std::uint8_t const> bytes);
     // CLOSE (unless the client closed it first); the id is forgotten and later frames ignored.
     void close(tunnel_stream& stream);

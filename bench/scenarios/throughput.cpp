@@ -2,6 +2,8 @@
 // (at the sink, or back at the harness from the source), and the byte counts must match exactly.
 // CPU: the measured processes' utime+stime over the run, per GiB moved.
 
+#include <sys/resource.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <stdexcept>
 
@@ -18,6 +20,15 @@ namespace {
 std::vector<std::uint8_t> const& payload() {
     static auto const bytes = make_pattern(64 * 1024);
     return bytes;
+}
+
+// The harness's own CPU seconds (it plays the user and the service): near 1 s per second means the
+// harness, not the target, limits the figure.
+double harness_cpu_seconds() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 asio::awaitable<void> push(run_context& ctx, std::size_t bytes) {
@@ -58,6 +69,7 @@ asio::awaitable<std::vector<figure>> run_throughput(run_context& ctx, bool down,
     double cpu_before = 0;
     if (ctx.settled_cpu_seconds) cpu_before = co_await ctx.settled_cpu_seconds();
 
+    double const harness_before = harness_cpu_seconds();
     auto const start = clock_type::now();
     std::vector<asio::awaitable<void>> tasks;
     for (std::size_t i = 0; i < streams; ++i) tasks.push_back(down ? push(ctx, per_stream) : pull(ctx, per_stream));
@@ -69,6 +81,7 @@ asio::awaitable<std::vector<figure>> run_throughput(run_context& ctx, bool down,
         if (!all_in) throw std::runtime_error("the sink did not see every stream end in time");
     }
     auto const elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    double const harness_busy = (harness_cpu_seconds() - harness_before) / elapsed;
 
     if (counters.bytes != total)
         throw std::runtime_error(std::string(down ? "the sink received " : "the source sent ") +
@@ -89,6 +102,9 @@ asio::awaitable<std::vector<figure>> run_throughput(run_context& ctx, bool down,
                                                    std::to_string(streams),
                        "s/GiB", (cpu_after - cpu_before) / gib, false});
     }
+    out.push_back({key + ".harness_cpu_pct", "harness CPU busy, " + std::string(down ? "down" : "up") + " x" +
+                                                 std::to_string(streams),
+                   "%", 100.0 * harness_busy, false});
     co_return out;
 }
 
