@@ -416,6 +416,14 @@ tcp_service::handler sink_handler(std::shared_ptr<std::vector<sink_record>> reco
     };
 }
 
+tcp_service::handler late_sink_handler(std::chrono::milliseconds delay, std::shared_ptr<std::vector<sink_record>> records) {
+    auto sink = sink_handler(std::move(records));
+    return [delay, sink](tcp::socket s) -> asio::awaitable<void> {
+        co_await pause(delay);
+        co_await sink(std::move(s));
+    };
+}
+
 tcp_service::handler source_handler(std::shared_ptr<bytes const> data) {
     return [data](tcp::socket s) -> asio::awaitable<void> {
         auto [ec, n] = co_await asio::async_write(s, asio::buffer(*data), use_tuple);

@@ -157,6 +157,9 @@ struct sink_record {
 // Reads everything into records[i] (one entry per connection, in accept order).
 tcp_service::handler sink_handler(std::shared_ptr<std::vector<sink_record>> records);
 
+// Like sink_handler, but reads nothing for `delay` first (a slow service: bytes pile up upstream).
+tcp_service::handler late_sink_handler(std::chrono::milliseconds delay, std::shared_ptr<std::vector<sink_record>> records);
+
 // Writes `data` then closes.
 tcp_service::handler source_handler(std::shared_ptr<bytes const> data);
 

@@ -17,16 +17,6 @@ namespace {
 
 constexpr std::size_t MiB = 1024 * 1024;
 
-// A service that reads nothing for `delay`, then everything (hashing it).
-tcp_service::handler late_reader(std::chrono::milliseconds delay,
-                                 std::shared_ptr<std::vector<sink_record>> records) {
-    auto sink = sink_handler(records);
-    return [delay, sink](tcp::socket s) -> asio::awaitable<void> {
-        co_await pause(delay);
-        co_await sink(std::move(s));
-    };
-}
-
 // A service that never reads; holds the connection until the peer goes.
 asio::awaitable<void> never_reads(tcp::socket s) { co_await pause(120s); }
 
@@ -37,7 +27,7 @@ BOOST_AUTO_TEST_SUITE(flow_control)
 BOOST_AUTO_TEST_CASE(slow_service_memory_bounded_nothing_lost) {
     asio::io_context ioc;
     auto records = std::make_shared<std::vector<sink_record>>();
-    tcp_service slow(ioc.get_executor(), late_reader(2500ms, records));
+    tcp_service slow(ioc.get_executor(), late_sink_handler(2500ms, records));
     runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
                          {{0, "c1", slow.port(), proto::tcp}});
     emu.start();

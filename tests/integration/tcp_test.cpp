@@ -130,26 +130,28 @@ BOOST_AUTO_TEST_CASE(data_before_connected_is_delivered_in_order) {
 }
 
 BOOST_AUTO_TEST_CASE(close_flushes_queued_bytes_before_closing) {
+    // The service starts reading only after a second: the client holds most of the 12 MiB in its
+    // queue when the runner's CLOSE arrives, and must still deliver every byte before closing.
     asio::io_context ioc;
     auto records = make_records();
-    tcp_service sink(ioc.get_executor(), sink_handler(records));
+    tcp_service sink(ioc.get_executor(), late_sink_handler(1000ms, records));
     runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
-    client_process client(client_args(listener.port(), "c1"));
+    client_process client(client_args(listener.port(), "c1", {"--conn-buffer", "32M"}));
     run_test(ioc, [&]() -> asio::awaitable<void> {
         auto peer = co_await accept_peer(listener);
         peer->send(make_frame(msg_type::connect, proto::tcp, 7, sink.port()));
         co_await expect_frame(*peer, msg_type::connected, 7);
-        auto const data = pattern(2 * MiB, 4);
+        auto const data = pattern(12 * MiB, 4);
         send_data(*peer, 7, sink.port(), data);
         peer->send(make_frame(msg_type::close, proto::tcp, 7, sink.port()));
         // Late DATA and a repeated CLOSE for the closed id are ignored.
         peer->send(make_frame(msg_type::data, proto::tcp, 7, sink.port(), "late"));
         peer->send(make_frame(msg_type::close, proto::tcp, 7, sink.port()));
-        co_await wait_until([&] { return records->size() == 1 && (*records)[0].eof; }, 20s, "sink EOF");
-        BOOST_TEST((*records)[0].bytes == data.size());
-        BOOST_TEST((*records)[0].sha == sha256_hex(data));
         auto extra = co_await barrier(*peer, 501);
         BOOST_TEST(extra.empty());
+        co_await wait_until([&] { return records->size() == 1 && (*records)[0].eof; }, 30s, "sink EOF");
+        BOOST_TEST((*records)[0].bytes == data.size());
+        BOOST_TEST((*records)[0].sha == sha256_hex(data));
     });
 }
 
