@@ -117,7 +117,9 @@ std::optional<int> child_process::poll_exit() {
     if (exit_code_ || pid_ <= 0) return exit_code_;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+        exit_code_ = WIFEXITED(status)     ? WEXITSTATUS(status)
+                     : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                           : -1;
         forget(pid_);
     }
     return exit_code_;

@@ -51,9 +51,9 @@ asio::awaitable<void> run_bench(bench_env& env, bench_report& report) {
                 ++done;
                 if (sc.tunnel_only && t.kind != target_kind::client) continue;
                 auto m = co_await measure(env, t, sc, round);
-                std::cerr << "[" << done << "/" << total << "] round " << round << " " << std::left << std::setw(9)
-                          << name << " " << std::setw(7) << t.label << " " << summarize(m) << "  ("
-                          << std::fixed << std::setprecision(1) << m.seconds << " s)";
+                std::cerr << "[" << done << "/" << total << "] round " << round << " " << std::left
+                          << std::setw(9) << name << " " << std::setw(7) << t.label << " " << summarize(m)
+                          << "  (" << std::fixed << std::setprecision(1) << m.seconds << " s)";
                 if (m.client_exit && *m.client_exit != 0) std::cerr << "  client exit " << *m.client_exit;
                 if (!m.log_path.empty()) std::cerr << "  log " << m.log_path;
                 std::cerr << std::endl;
@@ -80,32 +80,38 @@ int main(int argc, char** argv) {
     if (opt.relay) {
         if (program_exists("socat")) {
             report.targets.push_back({"relay", target_kind::relay, ""});
-            report.relay_commands.push_back("socat -b65536 TCP-LISTEN:P,bind=127.0.0.1,reuseaddr,fork,backlog=4096 "
-                                            "TCP:127.0.0.1:SVC");
-            report.relay_commands.push_back("socat -b65536 UDP-LISTEN:P,bind=127.0.0.1,fork,reuseaddr UDP:127.0.0.1:SVC");
+            report.relay_commands.push_back(
+                "socat -b65536 TCP-LISTEN:P,bind=127.0.0.1,reuseaddr,fork,backlog=4096 "
+                "TCP:127.0.0.1:SVC");
+            report.relay_commands.push_back(
+                "socat -b65536 UDP-LISTEN:P,bind=127.0.0.1,fork,reuseaddr UDP:127.0.0.1:SVC");
         } else {
             report.notes.push_back("relay baseline skipped: socat not found (Debian: apt-get install socat)");
         }
     }
     for (std::size_t i = 0; i < opt.clients.size(); ++i) {
-        std::string const label = opt.clients.size() == 1 ? "client" : std::string(1, static_cast<char>('A' + i));
+        std::string const label =
+            opt.clients.size() == 1 ? "client" : std::string(1, static_cast<char>('A' + i));
         report.targets.push_back({label, target_kind::client, opt.clients[i]});
     }
-    bool const wants_idle = std::find(opt.scenarios.begin(), opt.scenarios.end(), "idle") != opt.scenarios.end();
+    bool const wants_idle =
+        std::find(opt.scenarios.begin(), opt.scenarios.end(), "idle") != opt.scenarios.end();
     if (wants_idle && !opt.clients.empty()) {
-        report.notes.push_back("idle is measured for tunnel clients only: the relay forks a process per connection "
-                               "and direct has nothing in between");
+        report.notes.push_back(
+            "idle is measured for tunnel clients only: the relay forks a process per connection "
+            "and direct has nothing in between");
         if (fd_limit < opt.idle + 256)
             report.notes.push_back("RLIMIT_NOFILE is " + std::to_string(fd_limit) + ": too low for --idle " +
-                                   std::to_string(opt.idle) + " (the harness holds one socket per connection)");
+                                   std::to_string(opt.idle) +
+                                   " (the harness holds one socket per connection)");
     }
 
     asio::io_context ioc(1);
     services svc(ioc.get_executor());
     svc.start();
     tunnel::runner::listener_options listener_opts;
-    tunnel::runner::tunnel_listener listener(ioc.get_executor(),
-                                             {asio::ip::address_v4::loopback(), 0}, listener_opts);
+    tunnel::runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
+                                             listener_opts);
     bench_env env{ioc.get_executor(), svc, listener, opt};
 
     std::exception_ptr failure;
@@ -132,7 +138,8 @@ int main(int argc, char** argv) {
         if (!m.error.empty()) {
             ++failed;
             report.notes.push_back("round " + std::to_string(m.round) + " " + m.scenario + " " + m.target +
-                                   " failed: " + m.error + (m.log_path.empty() ? "" : " (log " + m.log_path + ")"));
+                                   " failed: " + m.error +
+                                   (m.log_path.empty() ? "" : " (log " + m.log_path + ")"));
         }
         if (m.error.empty() && m.client_exit && *m.client_exit != 0)
             report.notes.push_back("round " + std::to_string(m.round) + " " + m.scenario + " " + m.target +

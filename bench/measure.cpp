@@ -63,14 +63,16 @@ asio::awaitable<std::string> run_guarded(run_context& ctx, scenario const& sc, s
     }
     state->done = true;
     watchdog.cancel();
-    if (state->fired) error = "timed out after " + std::to_string(ctx.opt.timeout.count()) + " s (" + error + ")";
+    if (state->fired)
+        error = "timed out after " + std::to_string(ctx.opt.timeout.count()) + " s (" + error + ")";
     co_return error;
 }
 
 // The tunnel of the client just started: the next handshake for container `id`, unless the process
 // dies or the limit passes first.
-asio::awaitable<std::shared_ptr<tunnel::runner::tunnel_peer>> accept_client(bench_env& env, child_process& proc,
-                                                                              std::string const& id) {
+asio::awaitable<std::shared_ptr<tunnel::runner::tunnel_peer>> accept_client(bench_env& env,
+                                                                            child_process& proc,
+                                                                            std::string const& id) {
     auto const deadline = clock_type::now() + 10s;
     auto watch_exit = [&]() -> asio::awaitable<void> {
         while (!proc.poll_exit() && clock_type::now() < deadline) co_await pause(10ms);
@@ -115,7 +117,8 @@ asio::awaitable<measurement> measure(bench_env& env, target const& t, scenario c
         if (m.error.empty()) {
             auto net = make_tcp_transport(ex, [&](service s) { return r.port(s); });
             auto pids = r.pids();
-            run_context ctx{*net, env.svc, env.opt, t.kind, pids, [pids] { return settled_cpu(pids); }, deadline()};
+            run_context ctx{*net,      env.svc, env.opt, t.kind, pids, [pids] { return settled_cpu(pids); },
+                            deadline()};
             m.error = co_await run_guarded(ctx, sc, m.figures);
         }
         co_await r.stop();
@@ -139,7 +142,8 @@ asio::awaitable<measurement> measure(bench_env& env, target const& t, scenario c
         if (driver) {
             auto net = make_tunnel_transport(driver, env.svc);
             std::vector<pid_t> pids{proc.pid()};
-            run_context ctx{*net, env.svc, env.opt, t.kind, pids, [pids] { return settled_cpu(pids); }, deadline()};
+            run_context ctx{*net,      env.svc, env.opt, t.kind, pids, [pids] { return settled_cpu(pids); },
+                            deadline()};
             m.error = co_await run_guarded(ctx, sc, m.figures);
         }
         // A polite stop: the client closes its tunnel (the driver answers) and exits 0.

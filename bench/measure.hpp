@@ -17,7 +17,7 @@
 namespace bench {
 
 struct target {
-    std::string label;    // "direct", "relay", "client" (or "A", "B", ... for several clients)
+    std::string label;  // "direct", "relay", "client" (or "A", "B", ... for several clients)
     target_kind kind;
     std::string command;  // the client command line as given (clients only)
 };
@@ -27,10 +27,10 @@ struct measurement {
     std::string scenario;
     unsigned round = 0;
     std::vector<figure> figures;
-    std::string error;                // non-empty: the run failed
-    std::optional<int> client_exit;   // clients: exit status after SIGTERM (0 expected)
-    std::string log_path;             // kept when something went wrong
-    double seconds = 0;               // wall time of the whole measurement, set-up included
+    std::string error;               // non-empty: the run failed
+    std::optional<int> client_exit;  // clients: exit status after SIGTERM (0 expected)
+    std::string log_path;            // kept when something went wrong
+    double seconds = 0;              // wall time of the whole measurement, set-up included
 };
 
 struct bench_env {
@@ -41,6 +41,7 @@ struct bench_env {
     unsigned sequence = 0;  // container ids: bench-1, bench-2, ...
 };
 
-boost::asio::awaitable<measurement> measure(bench_env& env, target const& t, scenario const& sc, unsigned round);
+boost::asio::awaitable<measurement> measure(bench_env& env, target const& t, scenario const& sc,
+                                            unsigned round);
 
 }  // namespace bench

@@ -77,7 +77,8 @@ parse_result parse_options(int argc, char** argv) {
     if (o.rounds == 0) return {std::nullopt, fail("--rounds must be at least 1")};
     if (vm.count("bytes")) {
         auto n = tunnel::app::parse_size(vm["bytes"].as<std::string>());
-        if (!n || *n < 64 * 1024) return {std::nullopt, fail("invalid --bytes: expected a size of at least 64K")};
+        if (!n || *n < 64 * 1024)
+            return {std::nullopt, fail("invalid --bytes: expected a size of at least 64K")};
         o.bytes = *n;
     }
     auto count = [&](char const* name, std::size_t& out) {
@@ -90,7 +91,8 @@ parse_result parse_options(int argc, char** argv) {
                                {"cycles", &o.cycles},
                                {"datagrams", &o.datagrams},
                                {"udp-window", &o.udp_window}})
-        if (!count(name, *field)) return {std::nullopt, fail(std::string("--") + name + " must be at least 1")};
+        if (!count(name, *field))
+            return {std::nullopt, fail(std::string("--") + name + " must be at least 1")};
     if (vm.count("timeout")) o.timeout = std::chrono::seconds(vm["timeout"].as<unsigned>());
     o.direct = vm.count("no-direct") == 0;
     o.relay = vm.count("no-relay") == 0;
@@ -103,12 +105,14 @@ parse_result parse_options(int argc, char** argv) {
         auto expanded = expand_scenario(name);
         if (expanded.empty()) return {std::nullopt, fail("unknown --scenario '" + name + "'")};
         for (auto& s : expanded)
-            if (std::find(o.scenarios.begin(), o.scenarios.end(), s) == o.scenarios.end()) o.scenarios.push_back(s);
+            if (std::find(o.scenarios.begin(), o.scenarios.end(), s) == o.scenarios.end())
+                o.scenarios.push_back(s);
     }
     // Run order is the registry's, whatever the order on the command line.
     std::vector<std::string> ordered;
     for (auto const& s : all_scenarios())
-        if (std::find(o.scenarios.begin(), o.scenarios.end(), s.name) != o.scenarios.end()) ordered.push_back(s.name);
+        if (std::find(o.scenarios.begin(), o.scenarios.end(), s.name) != o.scenarios.end())
+            ordered.push_back(s.name);
     o.scenarios = ordered;
     if (o.clients.empty() && !o.direct && !o.relay) return {std::nullopt, fail("nothing to measure")};
     return {o, 0};

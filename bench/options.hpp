@@ -13,13 +13,13 @@ struct bench_options {
     std::vector<std::string> clients;    // command lines, split on spaces when run
     std::vector<std::string> scenarios;  // resolved scenario names, in run order
     unsigned rounds = 3;
-    std::size_t bytes = 256u << 20;      // per throughput run (all streams together)
-    std::size_t idle = 10000;            // idle connections held
-    std::size_t requests = 20000;        // latency: measured request/response pairs per run
-    std::size_t cycles = 20000;          // connection rate: cycles per run
-    std::size_t datagrams = 50000;       // UDP: datagrams sent per run
-    std::size_t udp_window = 64;         // UDP: datagrams in flight
-    std::chrono::seconds timeout{120};   // a single run longer than this fails (watchdog)
+    std::size_t bytes = 256u << 20;     // per throughput run (all streams together)
+    std::size_t idle = 10000;           // idle connections held
+    std::size_t requests = 20000;       // latency: measured request/response pairs per run
+    std::size_t cycles = 20000;         // connection rate: cycles per run
+    std::size_t datagrams = 50000;      // UDP: datagrams sent per run
+    std::size_t udp_window = 64;        // UDP: datagrams in flight
+    std::chrono::seconds timeout{120};  // a single run longer than this fails (watchdog)
     bool direct = true;
     bool relay = true;
     bool smoke = false;

@@ -29,7 +29,8 @@ std::vector<std::string> relay::command(service s, std::uint16_t listen_port, st
     std::string const listen = std::to_string(listen_port);
     std::string const target = "127.0.0.1:" + std::to_string(service_port);
     if (s == service::udp_echo)
-        return {"socat", "-b65536", "UDP-LISTEN:" + listen + ",bind=127.0.0.1,fork,reuseaddr", "UDP:" + target};
+        return {"socat", "-b65536", "UDP-LISTEN:" + listen + ",bind=127.0.0.1,fork,reuseaddr",
+                "UDP:" + target};
     return {"socat", "-b65536", "TCP-LISTEN:" + listen + ",bind=127.0.0.1,reuseaddr,fork,backlog=4096",
             "TCP:" + target};
 }

@@ -51,7 +51,7 @@ struct row {
     std::string id, label, unit;
     bool higher_is_better = true;
     std::map<std::string, std::vector<double>> values;  // target -> one value per successful round
-    std::map<std::string, unsigned> failures;            // target -> failed rounds
+    std::map<std::string, unsigned> failures;           // target -> failed rounds
 };
 
 // Rows in the order figures first appear; a failed run counts against the rows of its scenario.
@@ -116,7 +116,8 @@ void print_table(std::ostream& out, bench_report const& report) {
     out << "tunnel-bench " << m.date << "  host " << m.hostname << "  " << m.nproc << " cores";
     if (!m.cpu_model.empty()) out << " (" << m.cpu_model << ")";
     out << "  " << m.kernel << "  load " << m.loadavg << "\n";
-    out << "medians of " << opt.rounds << (opt.rounds == 1 ? " round" : " rounds") << ", targets alternating each run;"
+    out << "medians of " << opt.rounds << (opt.rounds == 1 ? " round" : " rounds")
+        << ", targets alternating each run;"
         << " throughput " << (opt.bytes >> 20) << " MiB per run, latency " << opt.requests << " requests, "
         << opt.cycles << " connection cycles, " << opt.idle << " idle connections, " << opt.datagrams
         << " datagrams" << (opt.smoke ? "  [SMOKE: sizes too small to mean anything]" : "") << "\n";
@@ -142,7 +143,8 @@ void print_table(std::ostream& out, bench_report const& report) {
     std::vector<std::pair<std::string, std::string>> ratios;  // numerator, denominator
     if (has_relay)
         for (auto const* c : clients) ratios.emplace_back(c->label, "relay");
-    for (std::size_t i = 1; i < clients.size(); ++i) ratios.emplace_back(clients[i]->label, clients[0]->label);
+    for (std::size_t i = 1; i < clients.size(); ++i)
+        ratios.emplace_back(clients[i]->label, clients[0]->label);
 
     auto rows = collect(report);
     std::size_t label_width = 6;
@@ -202,7 +204,9 @@ void write_json(std::string const& path, bench_report const& report) {
     for (auto const& t : report.targets) {
         json::object o;
         o["label"] = t.label;
-        o["kind"] = t.kind == target_kind::direct ? "direct" : t.kind == target_kind::relay ? "relay" : "client";
+        o["kind"] = t.kind == target_kind::direct  ? "direct"
+                    : t.kind == target_kind::relay ? "relay"
+                                                   : "client";
         if (t.kind == target_kind::client) o["command"] = t.command;
         if (t.kind == target_kind::relay) {
             json::array cmds;

@@ -12,7 +12,7 @@
 namespace bench {
 
 struct run_info {
-    std::string date;      // UTC, ISO 8601
+    std::string date;  // UTC, ISO 8601
     std::string hostname;
     unsigned nproc = 0;
     std::string kernel;

@@ -35,11 +35,16 @@ tcp::acceptor listen_loopback(asio::any_io_executor ex) {
 
 char const* service_name(service s) {
     switch (s) {
-        case service::echo: return "echo";
-        case service::sink: return "sink";
-        case service::source: return "source";
-        case service::idle: return "idle";
-        case service::udp_echo: return "udp-echo";
+        case service::echo:
+            return "echo";
+        case service::sink:
+            return "sink";
+        case service::source:
+            return "source";
+        case service::idle:
+            return "idle";
+        case service::udp_echo:
+            return "udp-echo";
     }
     return "?";
 }
@@ -80,11 +85,16 @@ void services::stop() {
 
 std::uint16_t services::port(service s) const {
     switch (s) {
-        case service::echo: return echo_.local_endpoint().port();
-        case service::sink: return sink_.local_endpoint().port();
-        case service::source: return source_.local_endpoint().port();
-        case service::idle: return idle_.local_endpoint().port();
-        case service::udp_echo: return udp_.local_endpoint().port();
+        case service::echo:
+            return echo_.local_endpoint().port();
+        case service::sink:
+            return sink_.local_endpoint().port();
+        case service::source:
+            return source_.local_endpoint().port();
+        case service::idle:
+            return idle_.local_endpoint().port();
+        case service::udp_echo:
+            return udp_.local_endpoint().port();
     }
     return 0;
 }
@@ -122,10 +132,18 @@ asio::awaitable<void> services::accept_loop(service s) {
         ++counters(s).accepted;
         notify();
         switch (s) {
-            case service::echo: asio::co_spawn(executor_, echo(std::move(socket)), asio::detached); break;
-            case service::sink: asio::co_spawn(executor_, sink(std::move(socket)), asio::detached); break;
-            case service::source: asio::co_spawn(executor_, source(std::move(socket)), asio::detached); break;
-            default: asio::co_spawn(executor_, idle(std::move(socket)), asio::detached); break;
+            case service::echo:
+                asio::co_spawn(executor_, echo(std::move(socket)), asio::detached);
+                break;
+            case service::sink:
+                asio::co_spawn(executor_, sink(std::move(socket)), asio::detached);
+                break;
+            case service::source:
+                asio::co_spawn(executor_, source(std::move(socket)), asio::detached);
+                break;
+            default:
+                asio::co_spawn(executor_, idle(std::move(socket)), asio::detached);
+                break;
         }
     }
 }
@@ -163,7 +181,8 @@ asio::awaitable<void> services::source(tcp::socket socket) {
         for (auto b : request) remaining = (remaining << 8) | b;
         auto pattern = pattern_;  // keeps the bytes alive across the writes
         while (remaining > 0) {
-            std::size_t const n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, pattern->size()));
+            std::size_t const n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(remaining, pattern->size()));
             auto [wec, w] = co_await asio::async_write(socket, asio::buffer(pattern->data(), n), use_tuple);
             c.bytes += w;
             if (wec) break;

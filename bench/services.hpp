@@ -11,8 +11,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <vector>
 #include <memory>
+#include <vector>
 
 namespace bench {
 

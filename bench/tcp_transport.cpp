@@ -31,7 +31,8 @@ public:
     asio::awaitable<bool> wait_open() override { co_return socket_->is_open(); }
 
     asio::awaitable<bool> write(std::span<std::uint8_t const> bytes) override {
-        auto [ec, n] = co_await asio::async_write(*socket_, asio::buffer(bytes.data(), bytes.size()), use_tuple);
+        auto [ec, n] =
+            co_await asio::async_write(*socket_, asio::buffer(bytes.data(), bytes.size()), use_tuple);
         co_return !ec;
     }
 
@@ -76,8 +77,8 @@ public:
     ~udp_flow() override { close(); }
 
     asio::awaitable<bool> send(std::span<std::uint8_t const> datagram) override {
-        auto [ec, n] = co_await state_->socket.async_send(asio::buffer(datagram.data(), datagram.size()),
-                                                          use_tuple);
+        auto [ec, n] =
+            co_await state_->socket.async_send(asio::buffer(datagram.data(), datagram.size()), use_tuple);
         // ECONNREFUSED from an earlier ICMP error is not the end of a UDP flow.
         co_return !ec || ec == asio::error::connection_refused;
     }

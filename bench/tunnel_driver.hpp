@@ -34,9 +34,9 @@ struct tunnel_stream {
     bool closed = false;     // CLOSE came from the client
     bool failed = false;     // ERROR came, or the tunnel ended
     std::string error;
-    bool discard = false;          // count DATA without keeping the bytes
-    std::size_t bytes_in = 0;      // DATA payload bytes received
-    std::size_t frames_in = 0;     // DATA frames received (UDP: datagrams)
+    bool discard = false;             // count DATA without keeping the bytes
+    std::size_t bytes_in = 0;         // DATA payload bytes received
+    std::size_t frames_in = 0;        // DATA frames received (UDP: datagrams)
     std::vector<std::uint8_t> inbox;  // received payload not read yet (unless discard)
     boost::asio::steady_timer wake;   // its single waiter; cancelled on every event
 

@@ -84,7 +84,8 @@ private:
 
 class tunnel_transport final : public transport {
 public:
-    tunnel_transport(std::shared_ptr<tunnel_driver> driver, services& svc) : driver_(std::move(driver)), svc_(svc) {}
+    tunnel_transport(std::shared_ptr<tunnel_driver> driver, services& svc)
+        : driver_(std::move(driver)), svc_(svc) {}
 
     asio::awaitable<std::unique_ptr<connection>> connect(service s) override {
         auto stream = driver_->open(protocol::proto::tcp, svc_.port(s));

@@ -24,7 +24,8 @@ asio::awaitable<void> cycle_worker(run_context& ctx, std::size_t& started, std::
         for (std::size_t k = 0; k < request.size(); ++k) request[k] = static_cast<std::uint8_t>(n * 7 + k);
         auto conn = co_await ctx.net.connect(service::echo);
         bool const written = co_await conn->write(request);
-        if (!written) throw std::runtime_error("writing to the echo failed (cycle " + std::to_string(n) + ")");
+        if (!written)
+            throw std::runtime_error("writing to the echo failed (cycle " + std::to_string(n) + ")");
         bool const read = co_await conn->read_exact(reply);
         if (!read) throw std::runtime_error("no echo (cycle " + std::to_string(n) + ")");
         if (reply != request) throw std::runtime_error("the echo returned different bytes");
@@ -48,12 +49,14 @@ asio::awaitable<std::vector<figure>> run_connection_rate(run_context& ctx) {
     auto const elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
 
     // Not timed: every cycle must have reached the echo and been closed there.
-    bool const all_closed = co_await ctx.svc.wait_until([&] { return counters.finished >= total; }, ctx.deadline);
+    bool const all_closed =
+        co_await ctx.svc.wait_until([&] { return counters.finished >= total; }, ctx.deadline);
     if (!all_closed || counters.accepted != total)
         throw std::runtime_error("the echo saw " + std::to_string(counters.accepted) + " connections and " +
-                                 std::to_string(counters.finished) + " closes, expected " + std::to_string(total));
-    co_return std::vector<figure>{
-        {"connrate.cycles_s", "connection cycles, 16 in flight", "cycles/s", static_cast<double>(total) / elapsed, true}};
+                                 std::to_string(counters.finished) + " closes, expected " +
+                                 std::to_string(total));
+    co_return std::vector<figure>{{"connrate.cycles_s", "connection cycles, 16 in flight", "cycles/s",
+                                   static_cast<double>(total) / elapsed, true}};
 }
 
 }  // namespace bench

@@ -16,7 +16,8 @@ namespace {
 
 constexpr std::size_t opening_at_once = 256;
 
-asio::awaitable<void> opener(run_context& ctx, std::size_t& next, std::vector<std::unique_ptr<connection>>& conns) {
+asio::awaitable<void> opener(run_context& ctx, std::size_t& next,
+                             std::vector<std::unique_ptr<connection>>& conns) {
     while (next < conns.size()) {
         std::size_t const i = next++;
         conns[i] = co_await ctx.net.connect(service::idle);
@@ -41,8 +42,9 @@ asio::awaitable<std::vector<figure>> run_idle(run_context& ctx) {
     for (std::size_t i = 0; i < std::min(opening_at_once, n); ++i) tasks.push_back(opener(ctx, next, conns));
     co_await run_all(std::move(tasks));
     bool const held = co_await ctx.svc.wait_until([&] { return counters.open() >= n; }, ctx.deadline);
-    if (!held) throw std::runtime_error("the idle service holds " + std::to_string(counters.open()) + " of " +
-                                        std::to_string(n) + " connections");
+    if (!held)
+        throw std::runtime_error("the idle service holds " + std::to_string(counters.open()) + " of " +
+                                 std::to_string(n) + " connections");
     auto const with_idle = process_memory(pid);
 
     for (auto& conn : conns) conn->close();
@@ -54,8 +56,10 @@ asio::awaitable<std::vector<figure>> run_idle(run_context& ctx) {
     std::string const count = std::to_string(n);
     co_return std::vector<figure>{
         {"idle.rss_before_kib", "client VmRSS before", "KiB", static_cast<double>(before.rss), false},
-        {"idle.rss_kib", "client VmRSS, " + count + " idle", "KiB", static_cast<double>(with_idle.rss), false},
-        {"idle.hwm_kib", "client VmHWM, " + count + " idle", "KiB", static_cast<double>(with_idle.hwm), false},
+        {"idle.rss_kib", "client VmRSS, " + count + " idle", "KiB", static_cast<double>(with_idle.rss),
+         false},
+        {"idle.hwm_kib", "client VmHWM, " + count + " idle", "KiB", static_cast<double>(with_idle.hwm),
+         false},
         {"idle.kib_per_conn", "client memory per idle connection", "KiB", per_conn, false}};
 }
 

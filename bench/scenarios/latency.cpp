@@ -15,7 +15,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-asio::awaitable<void> ping_pong(run_context& ctx, std::size_t warmup, std::size_t count, std::vector<double>& samples) {
+asio::awaitable<void> ping_pong(run_context& ctx, std::size_t warmup, std::size_t count,
+                                std::vector<double>& samples) {
     auto conn = co_await ctx.net.connect(service::echo);
     std::array<std::uint8_t, 64> request{};
     std::array<std::uint8_t, 64> reply{};
@@ -41,7 +42,8 @@ asio::awaitable<std::vector<figure>> run_latency(run_context& ctx, std::size_t c
     std::size_t const warmup = std::max<std::size_t>(per_connection / 10, 10);
     std::vector<std::vector<double>> samples(connections);
     std::vector<asio::awaitable<void>> tasks;
-    for (std::size_t i = 0; i < connections; ++i) tasks.push_back(ping_pong(ctx, warmup, per_connection, samples[i]));
+    for (std::size_t i = 0; i < connections; ++i)
+        tasks.push_back(ping_pong(ctx, warmup, per_connection, samples[i]));
     co_await run_all(std::move(tasks));
 
     std::vector<double> all;

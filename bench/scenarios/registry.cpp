@@ -7,8 +7,8 @@ std::vector<scenario> const& all_scenarios() {
         std::vector<scenario> out;
         auto throughput = [&](std::string name, bool down, std::size_t streams) {
             out.push_back({name,
-                           std::string(down ? "runner -> client -> sink" : "source -> client -> runner") + ", " +
-                               std::to_string(streams) + (streams == 1 ? " stream" : " streams") +
+                           std::string(down ? "runner -> client -> sink" : "source -> client -> runner") +
+                               ", " + std::to_string(streams) + (streams == 1 ? " stream" : " streams") +
                                ": MiB/s and CPU s/GiB",
                            {down ? service::sink : service::source},
                            false,
@@ -18,16 +18,31 @@ std::vector<scenario> const& all_scenarios() {
         throughput("down8", true, 8);
         throughput("up1", false, 1);
         throughput("up8", false, 8);
-        out.push_back({"latency1", "64 B request/response through the echo, 1 connection: p50/p99/p99.9 us",
-                       {service::echo}, false, [](run_context& ctx) { return run_latency(ctx, 1); }});
-        out.push_back({"latency32", "the same with 32 connections at once",
-                       {service::echo}, false, [](run_context& ctx) { return run_latency(ctx, 32); }});
-        out.push_back({"connrate", "CONNECT -> CONNECTED -> 64 B echo -> CLOSE cycles/s, 16 in flight",
-                       {service::echo}, false, [](run_context& ctx) { return run_connection_rate(ctx); }});
-        out.push_back({"idle", "hold N idle connections: client VmRSS/VmHWM, KiB per connection (clients only)",
-                       {service::idle}, true, [](run_context& ctx) { return run_idle(ctx); }});
-        out.push_back({"udp", "512 B datagrams through the UDP echo, bounded window: datagrams/s and loss %",
-                       {service::udp_echo}, false, [](run_context& ctx) { return run_udp(ctx); }});
+        out.push_back({"latency1",
+                       "64 B request/response through the echo, 1 connection: p50/p99/p99.9 us",
+                       {service::echo},
+                       false,
+                       [](run_context& ctx) { return run_latency(ctx, 1); }});
+        out.push_back({"latency32",
+                       "the same with 32 connections at once",
+                       {service::echo},
+                       false,
+                       [](run_context& ctx) { return run_latency(ctx, 32); }});
+        out.push_back({"connrate",
+                       "CONNECT -> CONNECTED -> 64 B echo -> CLOSE cycles/s, 16 in flight",
+                       {service::echo},
+                       false,
+                       [](run_context& ctx) { return run_connection_rate(ctx); }});
+        out.push_back({"idle",
+                       "hold N idle connections: client VmRSS/VmHWM, KiB per connection (clients only)",
+                       {service::idle},
+                       true,
+                       [](run_context& ctx) { return run_idle(ctx); }});
+        out.push_back({"udp",
+                       "512 B datagrams through the UDP echo, bounded window: datagrams/s and loss %",
+                       {service::udp_echo},
+                       false,
+                       [](run_context& ctx) { return run_udp(ctx); }});
         return out;
     }();
     return list;

@@ -72,7 +72,8 @@ asio::awaitable<std::vector<figure>> run_throughput(run_context& ctx, bool down,
     double const harness_before = harness_cpu_seconds();
     auto const start = clock_type::now();
     std::vector<asio::awaitable<void>> tasks;
-    for (std::size_t i = 0; i < streams; ++i) tasks.push_back(down ? push(ctx, per_stream) : pull(ctx, per_stream));
+    for (std::size_t i = 0; i < streams; ++i)
+        tasks.push_back(down ? push(ctx, per_stream) : pull(ctx, per_stream));
     co_await run_all(std::move(tasks));
     if (down) {
         // Everything is written on the harness's side; it counts once the sink has seen it all.
@@ -85,25 +86,27 @@ asio::awaitable<std::vector<figure>> run_throughput(run_context& ctx, bool down,
 
     if (counters.bytes != total)
         throw std::runtime_error(std::string(down ? "the sink received " : "the source sent ") +
-                                 std::to_string(counters.bytes) + " bytes, expected " + std::to_string(total));
+                                 std::to_string(counters.bytes) + " bytes, expected " +
+                                 std::to_string(total));
     if (counters.accepted != streams)
-        throw std::runtime_error(std::string(service_name(svc)) + " accepted " + std::to_string(counters.accepted) +
-                                 " connections, expected " + std::to_string(streams));
+        throw std::runtime_error(std::string(service_name(svc)) + " accepted " +
+                                 std::to_string(counters.accepted) + " connections, expected " +
+                                 std::to_string(streams));
 
     std::string const key = (down ? "down" : "up") + std::to_string(streams);
-    std::string const label = std::string("throughput ") + (down ? "down" : "up") + ", " + std::to_string(streams) +
-                              (streams == 1 ? " stream" : " streams");
+    std::string const label = std::string("throughput ") + (down ? "down" : "up") + ", " +
+                              std::to_string(streams) + (streams == 1 ? " stream" : " streams");
     double const mib = static_cast<double>(total) / (1 << 20);
     std::vector<figure> out{{key + ".mib_s", label, "MiB/s", mib / elapsed, true}};
     if (ctx.settled_cpu_seconds) {
         double const cpu_after = co_await ctx.settled_cpu_seconds();
         double const gib = static_cast<double>(total) / (1 << 30);
-        out.push_back({key + ".cpu_s_per_gib", "CPU per GiB, " + std::string(down ? "down" : "up") + " x" +
-                                                   std::to_string(streams),
+        out.push_back({key + ".cpu_s_per_gib",
+                       "CPU per GiB, " + std::string(down ? "down" : "up") + " x" + std::to_string(streams),
                        "s/GiB", (cpu_after - cpu_before) / gib, false});
     }
-    out.push_back({key + ".harness_cpu_pct", "harness CPU busy, " + std::string(down ? "down" : "up") + " x" +
-                                                 std::to_string(streams),
+    out.push_back({key + ".harness_cpu_pct",
+                   "harness CPU busy, " + std::string(down ? "down" : "up") + " x" + std::to_string(streams),
                    "%", 100.0 * harness_busy, false});
     co_return out;
 }

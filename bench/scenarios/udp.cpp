@@ -51,7 +51,8 @@ asio::awaitable<std::vector<figure>> run_udp(run_context& ctx) {
     flow->close();
     if (received == 0) throw std::runtime_error("no datagram came back");
     double const elapsed = std::chrono::duration<double>(last_echo - start).count();
-    double const loss = 100.0 * static_cast<double>(sent - std::min(received, sent)) / static_cast<double>(sent);
+    double const loss =
+        100.0 * static_cast<double>(sent - std::min(received, sent)) / static_cast<double>(sent);
     co_return std::vector<figure>{
         {"udp.datagrams_s", "UDP 512 B echo", "dgram/s", static_cast<double>(received) / elapsed, true},
         {"udp.loss_pct", "UDP loss", "%", loss, false}};
