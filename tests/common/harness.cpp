@@ -351,6 +351,26 @@ asio::awaitable<std::string> echo_round_trip(tcp::socket& s, bytes const& data) 
     co_return hash;
 }
 
+asio::awaitable<int> concurrent_echoes(std::uint16_t port, int connections, std::size_t bytes_each,
+                                       std::chrono::milliseconds timeout) {
+    auto ex = co_await asio::this_coro::executor;
+    auto ok = std::make_shared<int>(0);
+    auto finished = std::make_shared<int>(0);
+    for (int i = 0; i < connections; ++i) {
+        asio::co_spawn(
+            ex,
+            [=]() -> asio::awaitable<void> {
+                auto s = co_await connect_tcp(port);
+                auto const data = pattern(bytes_each + static_cast<std::size_t>(i), static_cast<std::uint32_t>(1000 + i));
+                auto const echoed = co_await echo_round_trip(s, data);
+                if (echoed == sha256_hex(data)) ++*ok;
+            },
+            [finished](std::exception_ptr) { ++*finished; });
+    }
+    co_await wait_until([&] { return *finished == connections; }, timeout, "concurrent echo connections");
+    co_return *ok;
+}
+
 asio::awaitable<bytes> read_to_eof(tcp::socket& s) {
     bytes out;
     std::vector<std::uint8_t> buf(65536);

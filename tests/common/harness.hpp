@@ -124,6 +124,10 @@ asio::awaitable<void> write_all(tcp::socket& s, std::span<std::uint8_t const> da
 asio::awaitable<bytes> read_exact(tcp::socket& s, std::size_t n);
 // Writes data while reading the same amount back (an echo on the far side); returns the echo's hash.
 asio::awaitable<std::string> echo_round_trip(tcp::socket& s, bytes const& data);
+// Opens `connections` connections to port at once; connection i echoes its own pattern of
+// bytes_each + i bytes. Returns how many came back intact (all of them finish within timeout).
+asio::awaitable<int> concurrent_echoes(std::uint16_t port, int connections, std::size_t bytes_each,
+                                       std::chrono::milliseconds timeout = 60s);
 // Reads until EOF (or error); returns what came.
 asio::awaitable<bytes> read_to_eof(tcp::socket& s);
 

@@ -165,19 +165,7 @@ BOOST_AUTO_TEST_CASE(four_threads_move_the_same_bytes) {
         [&]() -> asio::awaitable<void> {
             BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
             constexpr int connections = 64;
-            int ok = 0, finished = 0;
-            for (int i = 0; i < connections; ++i) {
-                asio::co_spawn(
-                    ioc,
-                    [&, i]() -> asio::awaitable<void> {
-                        auto s = co_await connect_tcp(emu.forward_port(0));
-                        auto const data =
-                            pattern(512 * 1024 + static_cast<std::size_t>(i), static_cast<std::uint32_t>(i));
-                        if (co_await echo_round_trip(s, data) == sha256_hex(data)) ++ok;
-                    },
-                    [&](std::exception_ptr) { ++finished; });
-            }
-            co_await wait_until([&] { return finished == connections; }, 60s, "echo connections");
+            int const ok = co_await concurrent_echoes(emu.forward_port(0), connections, 512 * 1024);
             BOOST_TEST(ok == connections);
         },
         90s);

@@ -85,19 +85,7 @@ BOOST_AUTO_TEST_CASE(hundred_concurrent_connections) {
         [&]() -> asio::awaitable<void> {
             BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
             constexpr int connections = 100;
-            int ok = 0, finished = 0;
-            for (int i = 0; i < connections; ++i) {
-                asio::co_spawn(
-                    ioc,
-                    [&, i]() -> asio::awaitable<void> {
-                        auto s = co_await connect_tcp(emu.forward_port(0));
-                        auto const data = pattern(256 * 1024 + static_cast<std::size_t>(i),
-                                                  static_cast<std::uint32_t>(100 + i));
-                        if (co_await echo_round_trip(s, data) == sha256_hex(data)) ++ok;
-                    },
-                    [&](std::exception_ptr) { ++finished; });
-            }
-            co_await wait_until([&] { return finished == connections; }, 60s, "100 echo connections");
+            int const ok = co_await concurrent_echoes(emu.forward_port(0), connections, 256 * 1024);
             BOOST_TEST(ok == connections);
             BOOST_TEST(echo.accepted() == static_cast<std::size_t>(connections));
         },
