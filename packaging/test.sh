@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-debug}"
 
+# Let ccache share compiled objects between checkouts in different directories.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+
 bash packaging/setup.sh
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
