@@ -134,6 +134,7 @@ asio::awaitable<measurement> measure(bench_env& env, target const& t, scenario c
         std::shared_ptr<tunnel_driver> driver;
         try {
             auto peer = co_await accept_client(env, proc, id);
+            peer->set_no_delay(true);  // as the real runner (asyncio sets TCP_NODELAY): no Nagle delays
             driver = std::make_shared<tunnel_driver>(ex, peer);
             driver->start();
         } catch (std::exception const& e) {

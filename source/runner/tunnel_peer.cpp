@@ -2,8 +2,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
 
 #include "tunnel/ws_connection.hpp"
+#include "tunnel/ws_connection_impl.hpp"
 
 namespace tunnel::runner {
 
@@ -67,6 +70,15 @@ asio::awaitable<bool> tunnel_peer::receive_into(boost::beast::flat_buffer& buffe
 }
 
 std::uint16_t tunnel_peer::peer_close_code() const { return ws_->peer_close_code(); }
+
+bool tunnel_peer::set_no_delay(bool on) {
+    using plain = beast_ws_connection<boost::beast::websocket::stream<boost::beast::tcp_stream>>;
+    auto* ws = dynamic_cast<plain*>(ws_.get());
+    if (!ws) return false;
+    boost::system::error_code ec;
+    boost::beast::get_lowest_layer(ws->stream()).socket().set_option(asio::ip::tcp::no_delay(on), ec);
+    return !ec;
+}
 
 void tunnel_peer::close(std::uint16_t code) {
     if (closing_ || ended_) return;

@@ -51,6 +51,10 @@ public:
     std::uint16_t peer_close_code() const;
     bool ended() const { return ended_; }
 
+    // TCP_NODELAY on the tunnel's socket (the real runner's asyncio transports set it); false when
+    // the connection is not a plain TCP WebSocket. The listener leaves Nagle on; the bench turns it off.
+    bool set_no_delay(bool on);
+
     // Polite close (close frame with code), or drop the TCP connection without one (runner crash).
     void close(std::uint16_t code = 1000);
     void abort();
