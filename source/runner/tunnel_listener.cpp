@@ -4,7 +4,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include "app/logging.hpp"
 #include "tunnel/ws_connection_impl.hpp"
@@ -51,6 +53,52 @@ void tunnel_listener::close() {
     acceptor_.close(ignored);
 }
 
+namespace {
+
+// Reads the upgrade request on stream (plain or TLS) and, when it is for /ws/tunnel/{id},
+// completes the WebSocket handshake. nullptr for anything else (answered 404) or on error.
+template <class Stream>
+asio::awaitable<std::shared_ptr<tunnel_peer>> upgrade(Stream stream, listener_options const& options) {
+    beast::flat_buffer buffer;
+    http::request<http::string_body> request;
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+    auto [rec, rn] = co_await http::async_read(stream, buffer, request, use_tuple);
+    if (rec) co_return nullptr;
+
+    std::string const target(request.target());
+    bool const is_tunnel = target.starts_with(tunnel_prefix) && target.size() > tunnel_prefix.size();
+    if (!websocket::is_upgrade(request) || !is_tunnel) {
+        http::response<http::string_body> response{http::status::not_found, request.version()};
+        response.set(http::field::content_type, "text/plain");
+        response.body() = "not a tunnel endpoint\n";
+        response.prepare_payload();
+        co_await http::async_write(stream, response, use_tuple);
+        log_info("runner: rejected request", {{"target", target}});
+        co_return nullptr;
+    }
+    std::string const id = percent_decode(std::string_view(target).substr(tunnel_prefix.size()));
+
+    beast::get_lowest_layer(stream).expires_never();
+    using ws_type = websocket::stream<Stream>;
+    ws_type ws(std::move(stream));
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(10);
+    timeouts.idle_timeout = options.keepalive_timeout;
+    timeouts.keep_alive_pings = true;
+    ws.set_option(timeouts);
+    ws.read_message_max(options.max_message);
+    ws.auto_fragment(false);
+    ws.binary(true);
+    auto [wec] = co_await ws.async_accept(request, use_tuple);
+    if (wec) co_return nullptr;
+    auto peer = std::make_shared<tunnel_peer>(std::make_unique<beast_ws_connection<ws_type>>(std::move(ws)),
+                                              id, target);
+    peer->start();
+    co_return peer;
+}
+
+}  // namespace
+
 asio::awaitable<std::shared_ptr<tunnel_peer>> tunnel_listener::accept() {
     for (;;) {
         auto [aec, socket] = co_await acceptor_.async_accept(use_tuple);
@@ -58,42 +106,20 @@ asio::awaitable<std::shared_ptr<tunnel_peer>> tunnel_listener::accept() {
         if (aec) continue;  // e.g. too many open files: try the next one
 
         beast::tcp_stream stream(std::move(socket));
-        beast::flat_buffer buffer;
-        http::request<http::string_body> request;
-        stream.expires_after(std::chrono::seconds(10));
-        auto [rec, rn] = co_await http::async_read(stream, buffer, request, use_tuple);
-        if (rec) continue;
-
-        std::string const target(request.target());
-        bool const is_tunnel = target.starts_with(tunnel_prefix) && target.size() > tunnel_prefix.size();
-        if (!websocket::is_upgrade(request) || !is_tunnel) {
-            http::response<http::string_body> response{http::status::not_found, request.version()};
-            response.set(http::field::content_type, "text/plain");
-            response.body() = "not a tunnel endpoint\n";
-            response.prepare_payload();
-            co_await http::async_write(stream, response, use_tuple);
-            log_info("runner: rejected request", {{"target", target}});
-            continue;
+        std::shared_ptr<tunnel_peer> peer;
+        if (options_.tls) {
+            beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), *options_.tls);
+            beast::get_lowest_layer(tls).expires_after(std::chrono::seconds(10));
+            auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_tuple);
+            if (hec) {
+                log_info("runner: TLS handshake failed", {{"reason", hec.message()}});
+                continue;
+            }
+            peer = co_await upgrade(std::move(tls), options_);
+        } else {
+            peer = co_await upgrade(std::move(stream), options_);
         }
-        std::string const id = percent_decode(std::string_view(target).substr(tunnel_prefix.size()));
-
-        stream.expires_never();
-        using ws_type = websocket::stream<beast::tcp_stream>;
-        ws_type ws(std::move(stream));
-        websocket::stream_base::timeout timeouts{};
-        timeouts.handshake_timeout = std::chrono::seconds(10);
-        timeouts.idle_timeout = options_.keepalive_timeout;
-        timeouts.keep_alive_pings = true;
-        ws.set_option(timeouts);
-        ws.read_message_max(options_.max_message);
-        ws.auto_fragment(false);
-        ws.binary(true);
-        auto [wec] = co_await ws.async_accept(request, use_tuple);
-        if (wec) continue;
-        auto peer = std::make_shared<tunnel_peer>(
-            std::make_unique<beast_ws_connection<ws_type>>(std::move(ws)), id, target);
-        peer->start();
-        co_return peer;
+        if (peer) co_return peer;
     }
 }
 

@@ -5,6 +5,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <memory>
 
@@ -16,6 +17,8 @@ struct listener_options {
     // Ping after half of this without traffic, drop the client after all of it (uvicorn: 20 s + 20 s).
     std::chrono::milliseconds keepalive_timeout{40000};
     std::size_t max_message = 16 * 1024 * 1024;
+    // When set, clients must speak TLS (wss://) with this server context.
+    std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class tunnel_listener {

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -361,7 +363,8 @@ asio::awaitable<int> concurrent_echoes(std::uint16_t port, int connections, std:
             ex,
             [=]() -> asio::awaitable<void> {
                 auto s = co_await connect_tcp(port);
-                auto const data = pattern(bytes_each + static_cast<std::size_t>(i), static_cast<std::uint32_t>(1000 + i));
+                auto const data =
+                    pattern(bytes_each + static_cast<std::size_t>(i), static_cast<std::uint32_t>(1000 + i));
                 auto const echoed = co_await echo_round_trip(s, data);
                 if (echoed == sha256_hex(data)) ++*ok;
             },
@@ -436,7 +439,8 @@ tcp_service::handler sink_handler(std::shared_ptr<std::vector<sink_record>> reco
     };
 }
 
-tcp_service::handler late_sink_handler(std::chrono::milliseconds delay, std::shared_ptr<std::vector<sink_record>> records) {
+tcp_service::handler late_sink_handler(std::chrono::milliseconds delay,
+                                       std::shared_ptr<std::vector<sink_record>> records) {
     auto sink = sink_handler(std::move(records));
     return [delay, sink](tcp::socket s) -> asio::awaitable<void> {
         co_await pause(delay);
@@ -482,6 +486,28 @@ std::uint16_t udp_echo::port() const { return socket_->local_endpoint().port(); 
 void udp_echo::close() {
     boost::system::error_code ignored;
     socket_->close(ignored);
+}
+
+std::shared_ptr<asio::ssl::context> self_signed_server_context() {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* cert = X509_new();
+    if (!key || !cert) throw std::runtime_error("cannot create a test certificate");
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<unsigned char const*>("localhost"),
+                               -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509_sign(cert, key, EVP_sha256());
+    bool const ok = SSL_CTX_use_certificate(ctx->native_handle(), cert) == 1 &&
+                    SSL_CTX_use_PrivateKey(ctx->native_handle(), key) == 1;
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    if (!ok) throw std::runtime_error("cannot load the test certificate");
+    return ctx;
 }
 
 std::uint16_t unused_tcp_port() {

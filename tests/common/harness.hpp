@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -162,7 +163,8 @@ struct sink_record {
 tcp_service::handler sink_handler(std::shared_ptr<std::vector<sink_record>> records);
 
 // Like sink_handler, but reads nothing for `delay` first (a slow service: bytes pile up upstream).
-tcp_service::handler late_sink_handler(std::chrono::milliseconds delay, std::shared_ptr<std::vector<sink_record>> records);
+tcp_service::handler late_sink_handler(std::chrono::milliseconds delay,
+                                       std::shared_ptr<std::vector<sink_record>> records);
 
 // Writes `data` then closes.
 tcp_service::handler source_handler(std::shared_ptr<bytes const> data);
@@ -179,6 +181,9 @@ private:
     std::shared_ptr<udp::socket> socket_;
     std::shared_ptr<std::size_t> count_ = std::make_shared<std::size_t>(0);
 };
+
+// A TLS server context with a fresh self-signed certificate for "localhost" (for wss:// tests).
+std::shared_ptr<asio::ssl::context> self_signed_server_context();
 
 // A port on 127.0.0.1 with nothing listening (bound then released).
 std::uint16_t unused_tcp_port();

@@ -124,4 +124,49 @@ BOOST_AUTO_TEST_CASE(oversized_message_ends_the_session_and_the_client_redials) 
     BOOST_TEST(client.log().find("over the size limit") != std::string::npos, client.log());
 }
 
+BOOST_AUTO_TEST_CASE(wss_runner_carries_the_tunnel) {
+    asio::io_context ioc;
+    tcp_service echo(ioc.get_executor(), echo_handler);
+    runner::listener_options tls;
+    tls.tls = self_signed_server_context();
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, tls);
+    // The certificate is self-signed, so verification is turned off for this runner.
+    client_process client({"--runner-url", "wss://127.0.0.1:" + std::to_string(listener.port()),
+                           "--container-id", "secure", "--tls-insecure", "--log-level", "debug"});
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        BOOST_TEST(peer->container_id() == "secure");
+        auto const data = pattern(300000, 21);
+        peer->send(make_frame(msg_type::connect, proto::tcp, 1, echo.port()));
+        peer->send(make_frame(msg_type::data, proto::tcp, 1, echo.port(), data));
+        co_await expect_frame(*peer, msg_type::connected, 1);
+        sha256 hash;
+        std::size_t got = 0;
+        while (got < data.size()) {
+            auto f = co_await expect_frame(*peer, msg_type::data, 1);
+            hash.update(f.payload);
+            got += f.payload.size();
+        }
+        BOOST_TEST(hash.hex() == sha256_hex(data));
+    });
+}
+
+BOOST_AUTO_TEST_CASE(wss_runner_with_untrusted_certificate_is_refused) {
+    asio::io_context ioc;
+    runner::listener_options tls;
+    tls.tls = self_signed_server_context();
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, tls);
+    client_process client({"--runner-url", "wss://127.0.0.1:" + std::to_string(listener.port()),
+                           "--container-id", "secure", "--max-reconnect", "1"});
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        // The runner side keeps accepting (and failing the TLS handshake) while the client gives up.
+        asio::co_spawn(ioc, listener.accept(),
+                       [](std::exception_ptr, std::shared_ptr<runner::tunnel_peer>) {});
+        auto const code = co_await client.wait_exit(10s);
+        BOOST_REQUIRE(code.has_value());
+        BOOST_TEST(*code == 1);
+    });
+    BOOST_TEST(client.log().find("tls:") != std::string::npos, client.log());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
