@@ -28,8 +28,7 @@ tcp_link::tcp_link(std::shared_ptr<session_state> state, std::uint32_t client_id
     : link(client_id, port, state->next_serial()),
       state_(std::move(state)),
       socket_(state_->executor),
-      wake_down_(state_->executor),
-      flush_timer_(state_->executor) {}
+      timer_(state_->executor) {}
 
 tcp_link::~tcp_link() { state_->live.erase(this); }
 
@@ -57,11 +56,8 @@ asio::awaitable<void> tcp_link::run(std::shared_ptr<tcp_link> self) {
     }
     if (phase_ == phase::opening) phase_ = phase::open;
     socket_.non_blocking(true);
-    co_await (pump_up() && pump_down());
-    close_now();
-    log_info(
-        "connection closed",
-        {{"client_id", client_id_}, {"port", port_}, {"bytes_up", bytes_up_}, {"bytes_down", bytes_down_}});
+    if (!pending_.empty() || phase_ == phase::flushing) ensure_pump_down();  // DATA/CLOSE came early
+    co_await pump_up();
 }
 
 asio::awaitable<std::string> tcp_link::open_local() {
@@ -102,10 +98,16 @@ void tcp_link::deliver(std::span<std::uint8_t const> payload) {
         bytes_down_ += written;
     }
     if (written == payload.size()) return;
-    pending_.emplace_back(payload.begin() + static_cast<std::ptrdiff_t>(written), payload.end());
+    pending_.push_back(frame_bytes(payload.begin() + static_cast<std::ptrdiff_t>(written), payload.end()));
     pending_bytes_ += payload.size() - written;
     state_->downstream_added(payload.size() - written);
-    wake_down_.cancel();
+    if (phase_ == phase::open) ensure_pump_down();
+}
+
+void tcp_link::ensure_pump_down() {
+    if (pumping_down_ || phase_ == phase::closed || phase_ == phase::opening) return;
+    pumping_down_ = true;
+    spawn_logged(state_->executor, pump_down(shared_from_this()), "tcp link writer");
 }
 
 void tcp_link::close_by_runner() {
@@ -129,26 +131,9 @@ void tcp_link::fail(std::string_view reason) {
 }
 
 void tcp_link::begin_flush() {
+    bool const opening = phase_ == phase::opening;
     phase_ = phase::flushing;
-    wake_down_.cancel();
-    spawn_logged(state_->executor, watch_flush(shared_from_this()), "tcp flush");
-}
-
-asio::awaitable<void> tcp_link::watch_flush(std::shared_ptr<tcp_link> self) {
-    // A service that stops reading must not keep a closed stream (and its bytes) forever.
-    auto progress = bytes_down_;
-    while (phase_ == phase::flushing) {
-        flush_timer_.expires_after(state_->config.stall_timeout);
-        co_await flush_timer_.async_wait(use_tuple);
-        if (phase_ != phase::flushing) co_return;
-        if (bytes_down_ == progress && pending_bytes_ > 0) {
-            log_debug("flush made no progress, closing",
-                      {{"client_id", client_id_}, {"bytes", pending_bytes_}});
-            close_now();
-            co_return;
-        }
-        progress = bytes_down_;
-    }
+    if (!opening) ensure_pump_down();  // else run() starts it once connected
 }
 
 asio::awaitable<void> tcp_link::pump_up() {
@@ -183,39 +168,50 @@ asio::awaitable<void> tcp_link::pump_up() {
     }
 }
 
-asio::awaitable<void> tcp_link::pump_down() {
-    while (phase_ != phase::closed) {
-        if (pending_.empty()) {
-            if (phase_ == phase::flushing) {
-                // Everything is written: send FIN, give the service a moment to finish, then close.
-                error_code ignored;
-                socket_.shutdown(tcp::socket::shutdown_send, ignored);
-                if (!local_eof_) {
-                    wake_down_.expires_after(close_linger);
-                    co_await wake_down_.async_wait(use_tuple);
-                }
-                close_now();
-                co_return;
-            }
-            wake_down_.expires_at(asio::steady_timer::time_point::max());
-            co_await wake_down_.async_wait(use_tuple);
-            continue;
-        }
+asio::awaitable<void> tcp_link::pump_down(std::shared_ptr<tcp_link> self) {
+    while (phase_ != phase::closed && !pending_.empty()) {
         writing_ = true;
-        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(pending_.front()), use_tuple);
+        auto const chunk = asio::buffer(pending_.front());
+        error_code ec;
+        std::size_t n = 0;
+        if (phase_ == phase::flushing) {
+            // Nobody waits for this stream any more: a service that stops reading gets
+            // stall_timeout per chunk, then the connection is cut.
+            asio::steady_timer deadline(state_->executor, state_->config.stall_timeout);
+            auto raced =
+                co_await (asio::async_write(socket_, chunk, use_tuple) || deadline.async_wait(use_tuple));
+            if (raced.index() == 0) {
+                std::tie(ec, n) = std::get<0>(raced);
+            } else {
+                ec = asio::error::timed_out;
+            }
+        } else {
+            std::tie(ec, n) = co_await asio::async_write(socket_, chunk, use_tuple);
+        }
         writing_ = false;
         if (phase_ == phase::closed) {
             pending_.clear();
-            co_return;
+            break;
         }
         if (ec) {
             on_local_error(ec);
-            co_return;
+            break;
         }
         bytes_down_ += n;
         pending_bytes_ -= pending_.front().size();
         pending_.pop_front();
         state_->downstream_removed(n);
+    }
+    pumping_down_ = false;
+    if (phase_ == phase::flushing && pending_.empty()) {
+        // Everything is written: send FIN, give the service a moment to finish, then close.
+        error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        if (!local_eof_) {
+            timer_.expires_after(close_linger);
+            co_await timer_.async_wait(use_tuple);
+        }
+        close_now();
     }
 }
 
@@ -226,7 +222,7 @@ void tcp_link::on_local_eof() {
         tell_runner_closed();
         begin_flush();
     }
-    wake_down_.cancel();
+    timer_.cancel();  // a linger wait for this EOF ends now
 }
 
 void tcp_link::on_local_error(error_code ec) {
@@ -244,13 +240,14 @@ void tcp_link::tell_runner_closed() {
 
 void tcp_link::drop_pending() {
     // A buffer being written stays until its (now aborted) write completes.
-    pending_.erase(writing_ ? std::next(pending_.begin()) : pending_.begin(), pending_.end());
+    pending_.clear(writing_);
     state_->downstream_removed(pending_bytes_);
     pending_bytes_ = 0;
 }
 
 void tcp_link::close_now() {
     if (phase_ == phase::closed) return;
+    bool const was_open = phase_ != phase::opening;
     phase_ = phase::closed;
     silent_ = true;
     state_->release(client_id_, this);
@@ -258,9 +255,13 @@ void tcp_link::close_now() {
     error_code ignored;
     socket_.close(ignored);
     drop_pending();
-    wake_down_.cancel();
-    flush_timer_.cancel();
+    timer_.cancel();
     state_->writer.wake_producers();  // pump_up may be waiting for room: let it see the end
+    if (was_open)
+        log_info("connection closed", {{"client_id", client_id_},
+                                       {"port", port_},
+                                       {"bytes_up", bytes_up_},
+                                       {"bytes_down", bytes_down_}});
 }
 
 }  // namespace tunnel

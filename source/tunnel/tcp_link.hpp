@@ -1,13 +1,15 @@
 #pragma once
 // One TCP client_id: a local connection to 127.0.0.1:port (or [::1]:port) and a coroutine pair
-// pumping it: pump_up (local -> DATA frames to the writer) and pump_down (queued DATA -> local).
+// pumping it: pump_up (local -> DATA frames to the writer) for the whole life of the connection,
+// and pump_down (queued DATA -> local) only while bytes wait: an idle connection holds no buffer
+// and one coroutine.
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <deque>
 #include <memory>
 #include <string>
 
+#include "tunnel/chunk_queue.hpp"
 #include "tunnel/link.hpp"
 #include "tunnel/session_state.hpp"
 
@@ -33,9 +35,9 @@ private:
     boost::asio::awaitable<void> run(std::shared_ptr<tcp_link> self);
     boost::asio::awaitable<std::string> open_local();  // empty on success, else the reason
     boost::asio::awaitable<void> pump_up();
-    boost::asio::awaitable<void> pump_down();
-    boost::asio::awaitable<void> watch_flush(std::shared_ptr<tcp_link> self);
+    boost::asio::awaitable<void> pump_down(std::shared_ptr<tcp_link> self);
 
+    void ensure_pump_down();
     void begin_flush();
     void on_local_eof();
     void on_local_error(boost::system::error_code ec);
@@ -48,11 +50,11 @@ private:
     phase phase_ = phase::opening;
     bool silent_ = false;  // the runner no longer owns this stream: send it nothing more
     bool local_eof_ = false;
-    bool writing_ = false;  // pending_.front() is being written
-    std::deque<frame_bytes> pending_;
+    bool writing_ = false;       // pending_.front() is being written
+    bool pumping_down_ = false;  // pump_down is running
+    chunk_queue pending_;
     std::size_t pending_bytes_ = 0;
-    boost::asio::steady_timer wake_down_;    // pump_down: data queued or phase changed
-    boost::asio::steady_timer flush_timer_;  // a flush that makes no progress is cut short
+    boost::asio::steady_timer timer_;  // after the final FIN: the wait for the service's EOF
     std::uint64_t bytes_up_ = 0;
     std::uint64_t bytes_down_ = 0;
 };

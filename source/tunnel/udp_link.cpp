@@ -95,7 +95,7 @@ void udp_link::deliver(std::span<std::uint8_t const> payload) {
         ++dropped_;  // UDP must not hold the tunnel: drop like a full socket buffer would
         return;
     }
-    pending_.emplace_back(payload.begin(), payload.end());
+    pending_.push_back(frame_bytes(payload.begin(), payload.end()));
     pending_bytes_ += payload.size();
     state_->downstream_added(payload.size());
     wake_down_.cancel();
@@ -227,7 +227,7 @@ void udp_link::close_now() {
     state_->live.erase(this);
     error_code ignored;
     socket_.close(ignored);
-    pending_.erase(writing_ ? std::next(pending_.begin()) : pending_.begin(), pending_.end());
+    pending_.clear(writing_);
     state_->downstream_removed(pending_bytes_);
     pending_bytes_ = 0;
     wake_down_.cancel();

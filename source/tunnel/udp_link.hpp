@@ -7,9 +7,9 @@
 
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <deque>
 #include <memory>
 
+#include "tunnel/chunk_queue.hpp"
 #include "tunnel/link.hpp"
 #include "tunnel/session_state.hpp"
 
@@ -47,7 +47,7 @@ private:
     bool heard_back_ = false;  // a datagram came from the service: its address is right
     frame_bytes last_sent_;    // kept until heard_back_, to resend after moving
     bool resent_ = false;      // last_sent_ was resent already
-    std::deque<frame_bytes> pending_;
+    chunk_queue pending_;
     std::size_t pending_bytes_ = 0;
     std::uint64_t datagrams_up_ = 0;
     std::uint64_t datagrams_down_ = 0;
