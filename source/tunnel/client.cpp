@@ -14,7 +14,11 @@ namespace tunnel {
 namespace asio = boost::asio;
 
 client::client(asio::any_io_executor ex, client_config config)
-    : strand_(asio::make_strand(ex)), config_(std::move(config)), delay_(strand_) {}
+    // One thread needs no strand: its handlers never run concurrently, and a strand would cost a
+    // lock and a queue hop per handler. With more threads every coroutine runs on one strand.
+    : strand_(config.threads > 1 ? asio::any_io_executor(asio::make_strand(ex)) : ex),
+      config_(std::move(config)),
+      delay_(strand_) {}
 
 void client::stop() {
     asio::post(strand_, [this] {

@@ -17,7 +17,8 @@ class client {
 public:
     client(boost::asio::any_io_executor ex, client_config config);
 
-    // The strand every coroutine of the client runs on: co_spawn run() on it.
+    // The executor every coroutine of the client runs on (a strand when threads > 1): co_spawn
+    // run() on it.
     boost::asio::any_io_executor executor() const { return strand_; }
 
     // Returns the process exit code.
