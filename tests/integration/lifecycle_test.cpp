@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(backoff_grows_between_failed_attempts) {
     // Waits: 0.1-0.125, 0.2-0.25, 0.4-0.5, 0.8-1.0 s.
     BOOST_TEST((gap(0) >= 90ms));
     BOOST_TEST((gap(3) >= 700ms));
-    BOOST_TEST((gap(3) > gap(0) * 4));
+    BOOST_TEST((gap(3) > gap(0) * 3));  // nominally 8x; scheduling delay can only stretch gap(0)
 }
 
 BOOST_AUTO_TEST_CASE(handshake_that_never_completes_times_out) {
