@@ -137,18 +137,16 @@ asio::awaitable<void> session::dispatch(protocol::message const& message) {
         case msg_type::data: {
             auto it = state_->links.find(h.client_id);
             if (it == state_->links.end()) co_return;  // late DATA for a closed id: ignored
-            auto link = it->second;
-            link->deliver(message.payload);
-            co_await wait_for_downstream_room(link);
+            it->second->deliver(message.payload);
+            // Only a full buffer costs more than this check (the common case allocates nothing).
+            if (downstream_full(*it->second)) co_await wait_for_downstream_room(it->second);
             co_return;
         }
         case msg_type::close: {
             auto it = state_->links.find(h.client_id);
             if (it == state_->links.end()) co_return;  // repeated CLOSE: ignored
-            auto link = it->second;
-            state_->links.erase(it);
             log_debug("close from runner", {{"client_id", h.client_id}});
-            link->close_by_runner();
+            it->second->close_by_runner();  // releases the id from the table itself
             co_return;
         }
         case msg_type::ping:
@@ -166,12 +164,14 @@ asio::awaitable<void> session::dispatch(protocol::message const& message) {
              {{"type", static_cast<unsigned>(h.type)}, {"client_id", h.client_id}});
 }
 
-asio::awaitable<void> session::wait_for_downstream_room(std::shared_ptr<link> const& target) {
+bool session::downstream_full(link const& target) const {
     auto const& cfg = state_->config;
-    auto over = [&] {
-        return target->pending_bytes() > cfg.conn_buffer || state_->downstream_bytes > cfg.session_buffer;
-    };
-    if (!over()) co_return;
+    return target.pending_bytes() > cfg.conn_buffer || state_->downstream_bytes > cfg.session_buffer;
+}
+
+asio::awaitable<void> session::wait_for_downstream_room(std::shared_ptr<link> target) {
+    auto const& cfg = state_->config;
+    auto over = [&] { return downstream_full(*target); };
     // A connection (or all of them together) is full: stop reading the tunnel until it drains, so
     // memory stays bounded and nothing is dropped; but only for as long as the stall credit lasts.
     auto const start = std::chrono::steady_clock::now();

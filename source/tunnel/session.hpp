@@ -40,7 +40,9 @@ private:
     boost::asio::awaitable<void> write_loop(ws_connection& ws);
     boost::asio::awaitable<void> closer(ws_connection& ws);
     boost::asio::awaitable<void> dispatch(protocol::message const& message);
-    boost::asio::awaitable<void> wait_for_downstream_room(std::shared_ptr<link> const& target);
+    bool downstream_full(link const& target) const;
+    // target by value: the wait may outlive the table entry it came from.
+    boost::asio::awaitable<void> wait_for_downstream_room(std::shared_ptr<link> target);
     void on_connect(protocol::header const& h);
     void end_links();
 
