@@ -10,7 +10,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "app/logging.hpp"
+#include "log/logging.hpp"
 #include "child_process.hpp"
 #include "measure.hpp"
 #include "options.hpp"

@@ -3,7 +3,7 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
-#include "app/options.hpp"
+#include "cli/parse.hpp"
 #include "scenarios/scenario.hpp"
 
 namespace bench {
@@ -13,7 +13,7 @@ namespace po = boost::program_options;
 namespace {
 
 int fail(std::string const& what) {
-    std::cerr << "tunnel-bench: error: " << what << "\nTry 'tunnel-bench --help'.\n";
+    std::cerr << tunnel::cli::usage_error_text("tunnel-bench", what);
     return 2;
 }
 
@@ -76,7 +76,7 @@ parse_result parse_options(int argc, char** argv) {
     if (vm.count("rounds")) o.rounds = vm["rounds"].as<unsigned>();
     if (o.rounds == 0) return {std::nullopt, fail("--rounds must be at least 1")};
     if (vm.count("bytes")) {
-        auto n = tunnel::app::parse_size(vm["bytes"].as<std::string>());
+        auto n = tunnel::cli::parse_size(vm["bytes"].as<std::string>());
         if (!n || *n < 64 * 1024)
             return {std::nullopt, fail("invalid --bytes: expected a size of at least 64K")};
         o.bytes = *n;

@@ -17,7 +17,7 @@ using protocol::msg_type;
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-tunnel::frame_bytes control_frame(msg_type type, tunnel_stream const& s) {
+tunnel::transport::frame_bytes control_frame(msg_type type, tunnel_stream const& s) {
     return protocol::encode(protocol::make_header(type, s.proto, s.id, s.port));
 }
 }  // namespace
@@ -46,7 +46,7 @@ asio::awaitable<bool> tunnel_driver::send(tunnel_stream& stream, std::span<std::
     do {
         if (stream.over() || ended_) co_return false;  // after the client's CLOSE the id is dead
         std::size_t const n = std::min(bytes.size() - offset, protocol::max_data_payload);
-        tunnel::frame_bytes frame(protocol::header_size + n);
+        tunnel::transport::frame_bytes frame(protocol::header_size + n);
         protocol::write_header(frame.data(),
                                protocol::make_header(msg_type::data, stream.proto, stream.id, stream.port));
         std::memcpy(frame.data() + protocol::header_size, bytes.data() + offset, n);

@@ -1,16 +1,18 @@
 // tunnel-client: parse options, then run the reconnect loop until a signal or giving up.
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
 #include <vector>
 
-#include "app/logging.hpp"
+#include "log/logging.hpp"
 #include "app/options.hpp"
 #include "tunnel/client.hpp"
 
@@ -31,8 +33,10 @@ int main(int argc, char** argv) {
     tunnel::client client(ioc.get_executor(), cfg.client);
 
     // SIGINT/SIGTERM: polite shutdown, bounded by a hard deadline; a second signal exits at once.
-    asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    asio::steady_timer hard_deadline(ioc);
+    // The signal handler and the end of run() touch the same objects: both run on one strand.
+    auto const control = asio::make_strand(ioc);
+    asio::signal_set signals(control, SIGINT, SIGTERM);
+    asio::steady_timer hard_deadline(control);
     int exit_code = 0;
     bool shutting_down = false;
     bool forced = false;
@@ -62,7 +66,7 @@ int main(int argc, char** argv) {
     tunnel::log_info("tunnel-client starting", {{"version", TUNNEL_VERSION},
                                                 {"container_id", cfg.client.container_id},
                                                 {"runner", cfg.client.endpoint.url()}});
-    asio::co_spawn(client.executor(), client.run(), [&](std::exception_ptr e, int code) {
+    asio::co_spawn(client.executor(), client.run(), asio::bind_executor(control, [&](std::exception_ptr e, int code) {
         exit_code = code;
         if (e) {
             exit_code = 1;
@@ -75,7 +79,7 @@ int main(int argc, char** argv) {
         boost::system::error_code ignored;
         signals.cancel(ignored);
         hard_deadline.cancel();
-    });
+    }));
 
     std::vector<std::thread> workers;
     for (unsigned i = 1; i < cfg.client.threads; ++i) workers.emplace_back([&] { ioc.run(); });

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "app/logging.hpp"
+#include "log/logging.hpp"
 #include "tunnel/config.hpp"
 
 namespace tunnel::app {
@@ -27,10 +27,5 @@ struct parse_outcome {
 using env_lookup = std::function<char const*(char const*)>;
 
 parse_outcome parse_options(int argc, char const* const* argv, env_lookup const& getenv);
-
-// Helpers shared with the runner emulator and unit tests. Each returns nullopt on bad input.
-std::optional<std::chrono::milliseconds> parse_seconds(std::string const& text);
-std::optional<std::size_t> parse_size(std::string const& text);  // bytes, with K/M/G (KiB...) suffix
-std::optional<unsigned long> parse_count(std::string const& text);
 
 }  // namespace tunnel::app

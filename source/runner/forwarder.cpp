@@ -10,8 +10,8 @@
 #include <deque>
 #include <functional>
 
-#include "app/logging.hpp"
-#include "tunnel/ws_writer.hpp"
+#include "log/logging.hpp"
+#include "transport/frame_writer.hpp"
 
 namespace tunnel::runner {
 

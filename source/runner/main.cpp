@@ -6,8 +6,8 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
-#include "app/logging.hpp"
-#include "app/options.hpp"
+#include "log/logging.hpp"
+#include "cli/parse.hpp"
 #include "runner/forwarder.hpp"
 
 namespace asio = boost::asio;
@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
     } catch (po::error const& e) {
-        std::cerr << "tunnel-runner: error: " << e.what() << "\nTry 'tunnel-runner --help'.\n";
+        std::cerr << cli::usage_error_text("tunnel-runner", e.what());
         return 2;
     }
     if (vm.count("help")) {
@@ -36,19 +36,19 @@ int main(int argc, char** argv) {
         return 0;
     }
     auto fail = [](std::string const& what) {
-        std::cerr << "tunnel-runner: error: " << what << "\nTry 'tunnel-runner --help'.\n";
+        std::cerr << cli::usage_error_text("tunnel-runner", what);
         return 2;
     };
     auto level = parse_log_level(vm["log-level"].as<std::string>());
     if (!level) return fail("invalid --log-level");
-    auto keepalive = app::parse_seconds(vm["keepalive-timeout"].as<std::string>());
+    auto keepalive = cli::parse_seconds(vm["keepalive-timeout"].as<std::string>());
     if (!keepalive || keepalive->count() == 0) return fail("invalid --keepalive-timeout");
 
     std::string const listen = vm["listen"].as<std::string>();
     auto const colon = listen.rfind(':');
     boost::system::error_code ec;
     auto address = asio::ip::make_address(listen.substr(0, colon == std::string::npos ? 0 : colon), ec);
-    auto port = colon == std::string::npos ? std::nullopt : app::parse_count(listen.substr(colon + 1));
+    auto port = colon == std::string::npos ? std::nullopt : cli::parse_count(listen.substr(colon + 1));
     if (ec || !port || *port > 65535) return fail("invalid --listen '" + listen + "': expected HOST:PORT");
 
     std::vector<runner::forward_spec> forwards;

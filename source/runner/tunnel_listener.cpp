@@ -8,8 +8,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-#include "app/logging.hpp"
-#include "tunnel/ws_connection_impl.hpp"
+#include "log/logging.hpp"
+#include "transport/beast_ws_connection.hpp"
 
 namespace tunnel::runner {
 
@@ -91,7 +91,7 @@ asio::awaitable<std::shared_ptr<tunnel_peer>> upgrade(Stream stream, listener_op
     ws.binary(true);
     auto [wec] = co_await ws.async_accept(request, use_tuple);
     if (wec) co_return nullptr;
-    auto peer = std::make_shared<tunnel_peer>(std::make_unique<beast_ws_connection<ws_type>>(std::move(ws)),
+    auto peer = std::make_shared<tunnel_peer>(std::make_unique<transport::beast_ws_connection<ws_type>>(std::move(ws)),
                                               id, target);
     peer->start();
     co_return peer;

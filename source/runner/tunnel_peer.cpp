@@ -5,8 +5,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include "tunnel/ws_connection.hpp"
-#include "tunnel/ws_connection_impl.hpp"
+#include "transport/ws_connection.hpp"
+#include "transport/beast_ws_connection.hpp"
 
 namespace tunnel::runner {
 
@@ -72,7 +72,7 @@ asio::awaitable<bool> tunnel_peer::receive_into(boost::beast::flat_buffer& buffe
 std::uint16_t tunnel_peer::peer_close_code() const { return ws_->peer_close_code(); }
 
 bool tunnel_peer::set_no_delay(bool on) {
-    using plain = beast_ws_connection<boost::beast::websocket::stream<boost::beast::tcp_stream>>;
+    using plain = transport::beast_ws_connection<boost::beast::websocket::stream<boost::beast::tcp_stream>>;
     auto* ws = dynamic_cast<plain*>(ws_.get());
     if (!ws) return false;
     boost::system::error_code ec;

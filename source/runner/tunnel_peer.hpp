@@ -11,13 +11,16 @@
 #include <string>
 #include <vector>
 
-#include "tunnel/ws_writer.hpp"
+#include "transport/frame_writer.hpp"
 
-namespace tunnel {
+namespace tunnel::transport {
 class ws_connection;
 }
 
 namespace tunnel::runner {
+
+using transport::frame_bytes;
+using transport::ws_connection;
 
 struct incoming_message {
     bool binary = true;
@@ -36,7 +39,9 @@ public:
     void start();
 
     void send(frame_bytes frame) { writer_.send(std::move(frame)); }
-    void send_text(std::string text) { writer_.send_text(std::move(text)); }
+    void send_text(std::string const& text) {
+        writer_.send(frame_bytes(text.begin(), text.end()), 0, transport::ws_message::text);
+    }
     // DATA with backpressure: waits while the writer's queue is full. false once the peer is gone.
     boost::asio::awaitable<bool> send_data(frame_bytes frame);
 
@@ -63,7 +68,7 @@ private:
     std::unique_ptr<ws_connection> ws_;
     std::string container_id_;
     std::string target_;
-    ws_writer writer_;
+    transport::frame_writer writer_;
     bool ended_ = false;
     bool closing_ = false;
     boost::system::error_code end_error_;

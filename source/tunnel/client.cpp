@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <exception>
 
-#include "app/logging.hpp"
+#include "log/logging.hpp"
 #include "tunnel/backoff.hpp"
 #include "tunnel/session.hpp"
 
@@ -13,12 +15,29 @@ namespace tunnel {
 
 namespace asio = boost::asio;
 
-client::client(asio::any_io_executor ex, client_config config)
+transport::dial_options dial_options_for(client_config const& config) {
+    transport::dial_options o;
+    o.endpoint = config.endpoint;
+    o.connect_timeout = config.connect_timeout;
+    o.keepalive_timeout = config.keepalive_timeout;
+    o.max_message = config.max_message;
+    o.tls_insecure = config.tls_insecure;
+    o.user_agent = std::string("tunnel-client/") + TUNNEL_VERSION;
+    return o;
+}
+
+client::client(asio::any_io_executor ex, client_config config,
+               std::function<asio::awaitable<transport::dial_result>()> dial)
     // One thread needs no strand: its handlers never run concurrently, and a strand would cost a
-    // lock and a queue hop per handler. With more threads every coroutine runs on one strand.
-    : strand_(config.threads > 1 ? asio::any_io_executor(asio::make_strand(ex)) : ex),
+    // lock and a queue hop per handler.
+    : io_(ex),
+      strand_(config.threads > 1 ? asio::any_io_executor(asio::make_strand(ex)) : ex),
       config_(std::move(config)),
-      delay_(strand_) {}
+      dial_(std::move(dial)),
+      delay_(strand_) {
+    if (!dial_)
+        dial_ = [this, options = dial_options_for(config_)] { return transport::dial_websocket(strand_, options); };
+}
 
 void client::stop() {
     asio::post(strand_, [this] {
@@ -32,11 +51,16 @@ asio::awaitable<int> client::run() {
     backoff schedule(config_.backoff);
     while (!stop_requested_) {
         session_outcome outcome;
-        {
-            session s(strand_, config_);
+        try {
+            session s(io_, strand_, config_, dial_);
             current_ = &s;
             outcome = co_await s.run();
             current_ = nullptr;
+        } catch (std::exception const& e) {
+            // A broken session ends alone: its links are told to close, and the client redials.
+            current_ = nullptr;
+            outcome = session_outcome{false, {}, std::string("internal error: ") + e.what()};
+            log_error("session failed", {{"reason", outcome.reason}});
         }
         if (stop_requested_) break;
 

@@ -5,20 +5,27 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <functional>
 
+#include "transport/dial.hpp"
 #include "tunnel/config.hpp"
 
 namespace tunnel {
 
 class session;
 
+// What dial_websocket needs to reach the runner, from the config.
+transport::dial_options dial_options_for(client_config const& config);
+
 class client {
 public:
-    client(boost::asio::any_io_executor ex, client_config config);
+    // ex: the io_context's executor. With threads > 1 the client and each session run on a strand
+    // of it, and every link on a strand of its own.
+    // dial: how each session reaches the runner (tests script it); default dial_websocket.
+    client(boost::asio::any_io_executor ex, client_config config,
+           std::function<boost::asio::awaitable<transport::dial_result>()> dial = {});
 
-    // The executor every coroutine of the client runs on (a strand when threads > 1): co_spawn
-    // run() on it.
+    // The executor run() must be spawned on.
     boost::asio::any_io_executor executor() const { return strand_; }
 
     // Returns the process exit code.
@@ -28,8 +35,10 @@ public:
     void stop();
 
 private:
+    boost::asio::any_io_executor io_;
     boost::asio::any_io_executor strand_;
     client_config config_;
+    std::function<boost::asio::awaitable<transport::dial_result>()> dial_;
     session* current_ = nullptr;
     bool stop_requested_ = false;
     boost::asio::steady_timer delay_;

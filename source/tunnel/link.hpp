@@ -1,45 +1,76 @@
 #pragma once
-// A link is one client_id's local connection (TCP or UDP) as the session sees it.
-// The session dispatches frames to it; the link's own coroutines pump the local socket.
+// A link is one client_id's local connection (TCP or UDP). This base holds what both kinds share:
+// the connection rules (link_state) and carrying out their effects, the byte leases, the owned
+// coroutines (an exception fails the link, never the session), and the hand-off of the session's
+// events to the link's own strand. tcp_link and udp_link do the socket work.
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "protocol/frame.hpp"
+#include "transport/frame_queue.hpp"
+#include "transport/wake_signal.hpp"
+#include "tunnel/byte_account.hpp"
+#include "tunnel/link_state.hpp"
+#include "tunnel/session_context.hpp"
 
 namespace tunnel {
 
-class link {
+class link : public std::enable_shared_from_this<link> {
 public:
-    virtual ~link() = default;
-
-    // Spawns the link's coroutines: open the local socket, then pump both ways.
-    virtual void start() = 0;
-    // DATA from the runner. Queued while the local socket is opening, written in order.
-    virtual void deliver(std::span<std::uint8_t const> payload) = 0;
-    // CLOSE from the runner: write what is queued, then close. The link sends nothing more.
-    virtual void close_by_runner() = 0;
-    // Replaced by a newer CONNECT, or the session ended: close at once, send nothing.
-    virtual void abort() = 0;
-    // Stalled too long: close at once and tell the runner with CLOSE.
-    virtual void fail(std::string_view reason) = 0;
-
-    // Bytes from the runner not yet written to the local socket (0 once closed).
-    virtual std::size_t pending_bytes() const = 0;
+    virtual ~link();
 
     std::uint32_t client_id() const { return client_id_; }
     std::uint16_t port() const { return port_; }
-    // Unique within the process: tags this link's frames in the writer queue.
-    std::uint64_t serial() const { return serial_; }
+    std::uint64_t serial() const { return serial_; }  // unique in the process: tags its frames
+    // Bytes from the runner not yet written to the local socket. Any thread.
+    std::size_t pending_bytes() const { return downstream_.held(); }
+
+    // ---- called on the session's strand; each event then runs on the link's strand ----
+    void start();
+    void post_data(std::span<std::uint8_t const> payload);
+    void post_runner_close();
+    void post_replaced();  // a newer CONNECT took the id, or the session ended: close silently
+    void post_fail(std::string reason);
 
 protected:
-    link(std::uint32_t client_id, std::uint16_t port, std::uint64_t serial)
-        : client_id_(client_id), port_(port), serial_(serial) {}
+    link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port, protocol::proto p);
 
-    std::uint32_t client_id_;
-    std::uint16_t port_;
-    std::uint64_t serial_;
+    // ---- on the link's strand ----
+    virtual boost::asio::awaitable<void> run() = 0;                    // open, then pump
+    virtual void on_data(std::span<std::uint8_t const> payload) = 0;  // counted in downstream_ already
+    virtual void begin_flush() = 0;   // the state is flushing now: write what is queued, then close
+    virtual void close_socket() = 0;  // close at once, drop what is queued
+
+    // Carries out what the rules decided; reason is ERROR's payload (or the CLOSE's log line).
+    void apply(link_effects effects, std::string_view reason = {});
+    void fail(std::string_view reason);
+    // An upstream DATA frame (header written by the caller).
+    void send_data(transport::frame_bytes frame);
+    // Waits while the upstream budget is full. false once the link is closed.
+    boost::asio::awaitable<bool> wait_for_upstream_room();
+    // Runs task on the link's strand, owned by the link: an exception in it fails the link.
+    void spawn(boost::asio::awaitable<void> task, char const* what);
+    void log_opened() const;
+
+    std::shared_ptr<session_context> ctx_;
+    boost::asio::any_io_executor executor_;
+    link_state state_;
+    byte_lease downstream_;     // bytes from the runner not yet written to the local socket
+    byte_lease reply_reserve_;  // upstream room held until CONNECTED or ERROR is queued
+    transport::wake_signal room_;
+    std::uint32_t const client_id_;
+    std::uint16_t const port_;
+    protocol::proto const proto_;
+    std::uint64_t const serial_;
+
+private:
+    void send_control(protocol::msg_type type, std::string_view payload, bool last);
 };
 
 }  // namespace tunnel

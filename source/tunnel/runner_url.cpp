@@ -5,10 +5,6 @@
 
 namespace tunnel {
 
-std::string runner_endpoint::url() const {
-    return std::string(tls ? "wss://" : "ws://") + host_header + target;
-}
-
 std::string percent_encode_segment(std::string_view s) {
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;

@@ -5,16 +5,11 @@
 #include <string_view>
 #include <variant>
 
+#include "transport/ws_endpoint.hpp"
+
 namespace tunnel {
 
-struct runner_endpoint {
-    bool tls = false;         // wss:// (or https://)
-    std::string host;         // for the resolver and TLS SNI: no brackets around IPv6
-    std::string port;         // explicit or 80 / 443
-    std::string host_header;  // Host: value, brackets kept, port only when explicit
-    std::string target;       // request target: path + "/ws/tunnel/" + percent-encoded id [+ query]
-    std::string url() const;  // for logs
-};
+using runner_endpoint = transport::ws_endpoint;
 
 // Either the endpoint or a one-line reason why the URL or id is unusable.
 std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view runner_url,

@@ -3,16 +3,18 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <vector>
 
-#include "app/logging.hpp"
+#include "log/logging.hpp"
+#include "tunnel/link.hpp"
+#include "tunnel/session_context.hpp"
 #include "tunnel/tcp_link.hpp"
 #include "tunnel/udp_link.hpp"
-#include "tunnel/ws_connection.hpp"
 
 namespace tunnel {
 
@@ -21,63 +23,90 @@ namespace beast = boost::beast;
 using boost::system::error_code;
 using namespace asio::experimental::awaitable_operators;
 using protocol::msg_type;
+using transport::ws_connection;
+using clock = std::chrono::steady_clock;
 
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // How long a polite close may wait for the runner's answer before the socket is reset.
 constexpr std::chrono::milliseconds close_grace{1000};
+// How long the end of a session waits for its links to finish closing.
+constexpr std::chrono::milliseconds links_grace{2000};
 
 std::string describe_read_end(error_code ec, ws_connection const& ws) {
-    if (ec == beast::websocket::error::closed)
+    if (ws.peer_close_code() != 0 || ec == beast::websocket::error::closed)
         return "runner closed the tunnel (close code " + std::to_string(ws.peer_close_code()) + ")";
     if (ec == beast::error::timeout) return "runner did not answer keepalive pings (dead peer)";
     if (ec == beast::websocket::error::message_too_big) return "runner sent a message over the size limit";
     return "connection lost: " + ec.message();
 }
 
+std::shared_ptr<link> make_default_link(std::shared_ptr<session_context> ctx, protocol::header const& h) {
+    if (h.transport() == protocol::proto::tcp) return std::make_shared<tcp_link>(std::move(ctx), h.client_id, h.port);
+    return std::make_shared<udp_link>(std::move(ctx), h.client_id, h.port);
+}
+
+// Waits for a notification of `signal` or the deadline; true when notified.
+asio::awaitable<bool> wait_until(transport::wake_signal& signal, clock::time_point deadline) {
+    asio::steady_timer timer(signal.get_executor(), deadline);
+    auto raced = co_await (signal.wait() || timer.async_wait(use_tuple));
+    co_return raced.index() == 0;
+}
+
 }  // namespace
 
-session::session(asio::any_io_executor strand, client_config const& config)
-    : state_(std::make_shared<session_state>(strand, config)),
-      stop_signal_(strand),
-      stall_credit_(config.stall_timeout),
-      last_pause_end_(std::chrono::steady_clock::now()) {}
+session::session(asio::any_io_executor io, asio::any_io_executor strand, client_config const& config, dialer dial,
+                 link_factory make_link)
+    : ctx_(std::make_shared<session_context>(std::move(io), strand, config)),
+      dial_(std::move(dial)),
+      make_link_(make_link ? std::move(make_link) : link_factory(make_default_link)),
+      limits_{config.conn_buffer, config.session_buffer},
+      credit_(config.stall_timeout, clock::now()),
+      stop_signal_(strand) {}
 
-session::~session() { end_links(); }
+session::~session() {
+    // Normally the links are gone by now; after an exception they are told here, and finish on
+    // their own (each holds the context it needs).
+    ctx_->writer.stop();
+    end_links();
+}
+
+bool session::ending() const { return stop_requested_ || read_ended_ || ctx_->writer.stopped(); }
 
 asio::awaitable<session_outcome> session::run() {
-    auto const& cfg = state_->config;
+    auto const& cfg = ctx_->config;
     log_info("connecting to runner", {{"url", cfg.endpoint.url()}});
 
     // The dial races the stop signal so that SIGTERM during a slow connect is prompt.
-    stop_signal_.expires_at(asio::steady_timer::time_point::max());
-    auto raced = co_await (dial_runner(state_->executor, cfg) || stop_signal_.async_wait(use_tuple));
+    auto raced = co_await (dial_() || stop_signal_.wait());
     if (stop_requested_ || raced.index() == 1) co_return session_outcome{false, {}, "stopped"};
     auto dialed = std::move(std::get<0>(raced));
     if (dialed.error) {
-        auto reason = dialed.stage + ": " + dialed.error.message();
+        auto const reason = dialed.describe();
         log_warn("cannot reach runner", {{"url", cfg.endpoint.url()}, {"reason", reason}});
         co_return session_outcome{false, {}, reason};
     }
     ws_connection& ws = *dialed.connection;
     log_info("tunnel up", {{"url", cfg.endpoint.url()}, {"container_id", cfg.container_id}});
-    auto const up_at = std::chrono::steady_clock::now();
+    auto const up_at = clock::now();
 
     co_await (read_loop(ws) && write_loop(ws) && closer(ws));
     end_links();
+    co_await wait_for_links();
     log_info("tunnel down", {{"reason", end_reason_}});
-    co_return session_outcome{true, std::chrono::steady_clock::now() - up_at, end_reason_};
+    co_return session_outcome{true, clock::now() - up_at, end_reason_};
 }
 
 void session::stop() {
     if (stop_requested_) return;
     stop_requested_ = true;
     end_links();  // local sockets close now; the runner learns from the close frame
-    stop_signal_.cancel();
+    stop_signal_.notify();
+    ctx_->read_gate.notify();
 }
 
-asio::awaitable<std::string> session::read_loop(ws_connection& ws) {
+asio::awaitable<void> session::read_loop(ws_connection& ws) {
     beast::flat_buffer buffer;
     for (;;) {
         bool binary = true;
@@ -88,151 +117,182 @@ asio::awaitable<std::string> session::read_loop(ws_connection& ws) {
         }
         auto const* data = static_cast<std::uint8_t const*>(buffer.data().data());
         std::span<std::uint8_t const> const bytes(data, buffer.size());
+        std::shared_ptr<link> target;
         if (!binary) {
             log_warn("ignored text message from runner", {{"bytes", bytes.size()}});
         } else if (auto message = protocol::parse(bytes)) {
-            co_await dispatch(*message);
+            target = dispatch(*message);
         } else {
             log_warn("ignored message shorter than a header", {{"bytes", bytes.size()}});
         }
         buffer.consume(buffer.size());
+        // The frame in hand is done. Read the next one only while both budgets have room, so that
+        // no sequence of runner frames can grow memory (replies count against the upstream one).
+        if (ctx_->upstream.full()) {
+            bool const alive = co_await wait_for_upstream_room();  // (GCC 12: not inside a condition)
+            if (!alive) {
+                end_reason_ = "runner stopped reading (no room in the write queue for the keepalive timeout)";
+                break;
+            }
+        }
+        if (target && limits_.full(target->pending_bytes(), ctx_->downstream.used()))
+            co_await wait_for_downstream_room(std::move(target));
+        if (stop_requested_) {
+            end_reason_ = "stopped";
+            co_return;  // the closer sends the close frame; its answer ends nothing we wait for
+        }
     }
     read_ended_ = true;
-    state_->writer.stop();
+    ctx_->writer.stop();
     end_links();
     // Unless a polite close is under way, drop the connection at once so the runner learns now.
     if (!stop_requested_) ws.abort();
-    stop_signal_.cancel();
-    co_return end_reason_;
+    stop_signal_.notify();
 }
 
 asio::awaitable<void> session::write_loop(ws_connection& ws) {
-    auto const ec = co_await state_->writer.run(ws);
+    auto const ec = co_await ctx_->writer.run(ws);
     if (ec && !read_ended_ && !stop_requested_) {
         log_debug("websocket write failed", {{"reason", ec.message()}});
         end_links();
-        ws.abort();  // the read loop then ends too
+        ws.abort();                  // the read loop then ends too
+        ctx_->read_gate.notify();  // or, if it is paused, looks again
     }
 }
 
 asio::awaitable<void> session::closer(ws_connection& ws) {
-    if (!stop_requested_ && !read_ended_) {
-        stop_signal_.expires_at(asio::steady_timer::time_point::max());
-        co_await stop_signal_.async_wait(use_tuple);
-    }
-    if (!stop_requested_ || read_ended_) co_return;
-    state_->writer.stop();
-    asio::steady_timer grace(state_->executor, close_grace);
+    while (!stop_requested_ && !read_ended_) co_await stop_signal_.wait();
+    if (read_ended_) co_return;
+    ctx_->writer.stop();
+    asio::steady_timer grace(ctx_->strand, close_grace);
     auto raced = co_await (ws.close(beast::websocket::close_code::going_away) || grace.async_wait(use_tuple));
     if (raced.index() == 1 || std::get<0>(raced)) ws.abort();
 }
 
-asio::awaitable<void> session::dispatch(protocol::message const& message) {
+std::shared_ptr<link> session::dispatch(protocol::message const& message) {
     auto const& h = message.header;
-    if (stop_requested_) co_return;  // shutting down: open nothing new
-    switch (h.kind()) {
-        case msg_type::connect:
-            on_connect(h);
-            co_return;
-        case msg_type::data: {
-            auto it = state_->links.find(h.client_id);
-            if (it == state_->links.end()) co_return;  // late DATA for a closed id: ignored
-            it->second->deliver(message.payload);
-            // Only a full buffer costs more than this check (the common case allocates nothing).
-            if (downstream_full(*it->second)) co_await wait_for_downstream_room(it->second);
-            co_return;
+    auto const* owner = ctx_->ids.find(h.client_id);
+    switch (decide(h, owner != nullptr, stop_requested_)) {
+        case frame_action::open:
+            open_link(h, false);
+            return nullptr;
+        case frame_action::replace:
+            open_link(h, true);
+            return nullptr;
+        case frame_action::refuse_proto:
+            log_warn("connect with unknown protocol",
+                     {{"client_id", h.client_id}, {"proto", static_cast<unsigned>(h.proto)}});
+            ctx_->queue(protocol::encode(protocol::make_header(msg_type::error, h.transport(), h.client_id, h.port),
+                                         "unsupported protocol " + std::to_string(h.proto)));
+            return nullptr;
+        case frame_action::deliver: {
+            auto target = *owner;
+            target->post_data(message.payload);
+            return target;
         }
-        case msg_type::close: {
-            auto it = state_->links.find(h.client_id);
-            if (it == state_->links.end()) co_return;  // repeated CLOSE: ignored
+        case frame_action::close: {
+            auto target = *owner;
             log_debug("close from runner", {{"client_id", h.client_id}});
-            it->second->close_by_runner();  // releases the id from the table itself
-            co_return;
+            // The runner has forgotten this id: frames not yet sent would reach whoever reuses it.
+            ctx_->ids.release(h.client_id, target);
+            ctx_->writer.drop(target->serial());
+            target->post_runner_close();
+            return nullptr;
         }
-        case msg_type::ping:
-            state_->writer.send(
-                protocol::encode(protocol::make_header(msg_type::pong, h.transport(), h.client_id, h.port)));
-            co_return;
-        case msg_type::connected:
-        case msg_type::error:
-        case msg_type::pong:
+        case frame_action::pong:
+            ctx_->queue(protocol::encode(protocol::make_header(msg_type::pong, h.transport(), h.client_id, h.port)));
+            return nullptr;
+        case frame_action::ignore_client_side:
             log_debug("ignored client-side message from runner",
                       {{"type", protocol::type_name(h.type)}, {"client_id", h.client_id}});
-            co_return;
+            return nullptr;
+        case frame_action::ignore_unknown_type:
+            log_warn("ignored unknown message type",
+                     {{"type", static_cast<unsigned>(h.type)}, {"client_id", h.client_id}});
+            return nullptr;
+        case frame_action::ignore_unknown_id:
+        case frame_action::ignore_stopping:
+            return nullptr;
     }
-    log_warn("ignored unknown message type",
-             {{"type", static_cast<unsigned>(h.type)}, {"client_id", h.client_id}});
+    return nullptr;
 }
 
-bool session::downstream_full(link const& target) const {
-    auto const& cfg = state_->config;
-    return target.pending_bytes() > cfg.conn_buffer || state_->downstream_bytes > cfg.session_buffer;
-}
-
-asio::awaitable<void> session::wait_for_downstream_room(std::shared_ptr<link> target) {
-    auto const& cfg = state_->config;
-    auto over = [&] { return downstream_full(*target); };
-    // A connection (or all of them together) is full: stop reading the tunnel until it drains, so
-    // memory stays bounded and nothing is dropped; but only for as long as the stall credit lasts.
-    auto const start = std::chrono::steady_clock::now();
-    stall_credit_ = std::min<std::chrono::steady_clock::duration>(cfg.stall_timeout,
-                                                                  stall_credit_ + (start - last_pause_end_));
-    log_debug("local buffers full, tunnel paused",
-              {{"client_id", target->client_id()}, {"bytes", target->pending_bytes()}});
-    auto& drained = state_->downstream_drained;  // only this loop waits on it
-    while (over() && !stop_requested_) {
-        drained.expires_at(start + stall_credit_);
-        auto [ec] = co_await drained.async_wait(use_tuple);
-        if (!ec) break;  // the credit is spent
-    }
-    auto const end = std::chrono::steady_clock::now();
-    stall_credit_ -= std::min<std::chrono::steady_clock::duration>(stall_credit_, end - start);
-    last_pause_end_ = end;
-    // Still full: close the connections holding the most bytes, never the whole tunnel.
-    while (over()) {
-        auto victim = std::max_element(state_->live.begin(), state_->live.end(), [](link* a, link* b) {
-            return a->pending_bytes() < b->pending_bytes();
-        });
-        if (victim == state_->live.end() || (*victim)->pending_bytes() == 0) break;
-        (*victim)->fail("local service stopped reading (stall timeout)");
-    }
-}
-
-void session::on_connect(protocol::header const& h) {
-    if (!protocol::is_known_proto(h.proto)) {
-        log_warn("connect with unknown protocol",
-                 {{"client_id", h.client_id}, {"proto", static_cast<unsigned>(h.proto)}});
-        state_->writer.send(
-            protocol::encode(protocol::make_header(msg_type::error, h.transport(), h.client_id, h.port),
-                             "unsupported protocol " + std::to_string(h.proto)));
-        return;
-    }
-    if (auto it = state_->links.find(h.client_id); it != state_->links.end()) {
+void session::open_link(protocol::header const& h, bool replacing) {
+    auto created = make_link_(ctx_, h);
+    auto old = ctx_->ids.assign(h.client_id, created);
+    if (replacing && old) {
         // Another user reused this id: the runner now routes it to them, so the newest CONNECT wins
         // and the old stream is closed without a word (a CLOSE would tear the new one down).
-        auto old = it->second;
-        state_->links.erase(it);
-        log_info("connection replaced by a newer CONNECT",
-                 {{"client_id", h.client_id}, {"port", old->port()}});
-        old->abort();
+        log_info("connection replaced by a newer CONNECT", {{"client_id", h.client_id}, {"port", old->port()}});
+        ctx_->writer.drop(old->serial());
+        old->post_replaced();
     }
-    std::shared_ptr<link> created;
-    if (h.transport() == protocol::proto::tcp)
-        created = std::make_shared<tcp_link>(state_, h.client_id, h.port);
-    else
-        created = std::make_shared<udp_link>(state_, h.client_id, h.port);
-    state_->links.emplace(h.client_id, created);
+    ctx_->running.emplace(created->serial(), created);
     created->start();
 }
 
+asio::awaitable<bool> session::wait_for_upstream_room() {
+    // Progress (bytes leaving the queue) restarts the clock: a slow runner is fine, a stuck one
+    // is dead after keepalive_timeout.
+    auto& budget = ctx_->upstream;
+    auto deadline = clock::now() + ctx_->config.keepalive_timeout;
+    while (budget.full() && !ending()) {
+        ctx_->wake_reader_on_release(budget);
+        if (!budget.full()) break;
+        auto const before = budget.used();
+        bool const woken = co_await wait_until(ctx_->read_gate, deadline);
+        if (!woken && budget.used() >= before) co_return false;
+        if (budget.used() < before) deadline = clock::now() + ctx_->config.keepalive_timeout;
+    }
+    co_return true;
+}
+
+asio::awaitable<void> session::wait_for_downstream_room(std::shared_ptr<link> target) {
+    // A connection (or all of them together) is full: stop reading the tunnel until it drains, so
+    // memory stays bounded and nothing is dropped; but only for as long as the stall credit lasts.
+    auto over = [&] { return limits_.full(target->pending_bytes(), ctx_->downstream.used()); };
+    log_debug("local buffers full, tunnel paused",
+              {{"client_id", target->client_id()}, {"bytes", target->pending_bytes()}});
+    auto const deadline = credit_.begin_pause(clock::now());
+    while (over() && !ending()) {
+        ctx_->wake_reader_on_release(ctx_->downstream);
+        if (!over()) break;
+        bool const woken = co_await wait_until(ctx_->read_gate, deadline);
+        if (!woken) break;  // the credit is spent
+    }
+    credit_.end_pause(clock::now());
+    if (over() && !ending()) cut_fullest_links(target);
+}
+
+void session::cut_fullest_links(std::shared_ptr<link> const& target) {
+    // Still full: close the connections holding the most bytes, never the whole tunnel.
+    std::vector<std::shared_ptr<link>> candidates;
+    for (auto& [serial, weak] : ctx_->running)
+        if (auto l = weak.lock(); l && l->pending_bytes() > 0) candidates.push_back(std::move(l));
+    std::sort(candidates.begin(), candidates.end(),
+              [](auto const& a, auto const& b) { return a->pending_bytes() > b->pending_bytes(); });
+    std::size_t session_bytes = ctx_->downstream.used();
+    std::size_t target_bytes = target->pending_bytes();
+    for (auto const& victim : candidates) {
+        if (!limits_.full(target_bytes, session_bytes)) break;
+        session_bytes -= std::min(session_bytes, victim->pending_bytes());
+        if (victim == target) target_bytes = 0;
+        victim->post_fail("local service stopped reading (stall timeout)");
+    }
+}
+
 void session::end_links() {
-    std::vector<std::shared_ptr<link>> owned;
-    for (auto& [id, l] : state_->links) owned.push_back(l);
-    state_->links.clear();
-    for (auto& l : owned) l->abort();
+    for (auto& [id, l] : ctx_->ids.take_all()) l->post_replaced();
     // Links already released from the table (flushing after CLOSE) are closed too.
-    std::vector<link*> rest(state_->live.begin(), state_->live.end());
-    for (auto* l : rest) l->abort();
+    for (auto& [serial, weak] : ctx_->running)
+        if (auto l = weak.lock()) l->post_replaced();
+}
+
+asio::awaitable<void> session::wait_for_links() {
+    auto const deadline = clock::now() + links_grace;
+    while (!ctx_->running.empty() && clock::now() < deadline) co_await wait_until(ctx_->links_changed, deadline);
+    if (!ctx_->running.empty())
+        log_warn("connections still closing at the end of the session", {{"count", ctx_->running.size()}});
 }
 
 }  // namespace tunnel

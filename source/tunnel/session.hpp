@@ -1,21 +1,25 @@
 #pragma once
-// One WebSocket lifetime: dial, then a read loop dispatching frames to links, the single writer,
-// and a closer for polite shutdown, run as one group; at the end every local connection is closed.
+// One WebSocket lifetime: dial, then the read loop dispatching frames to links, the single writer,
+// and a closer for polite shutdown, run as one group. The session owns its links: when it ends it
+// tells every one to close and waits for them (bounded) before run() returns.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "protocol/frame.hpp"
+#include "transport/dial.hpp"
+#include "transport/wake_signal.hpp"
 #include "tunnel/config.hpp"
-#include "tunnel/session_state.hpp"
+#include "tunnel/session_rules.hpp"
 
 namespace tunnel {
 
-class ws_connection;
+class link;
+class session_context;
 
 struct session_outcome {
     bool came_up = false;                          // the WebSocket handshake succeeded
@@ -25,8 +29,14 @@ struct session_outcome {
 
 class session {
 public:
-    // ex must be a strand: every coroutine of the session runs on it.
-    session(boost::asio::any_io_executor strand, client_config const& config);
+    using dialer = std::function<boost::asio::awaitable<transport::dial_result>()>;
+    // Makes the link for a CONNECT (tests substitute their own); the default opens TCP or UDP.
+    using link_factory =
+        std::function<std::shared_ptr<link>(std::shared_ptr<session_context>, protocol::header const&)>;
+
+    // strand: every coroutine of the session runs on it; io: where links make their own strands.
+    session(boost::asio::any_io_executor io, boost::asio::any_io_executor strand, client_config const& config,
+            dialer dial, link_factory make_link = {});
     ~session();
 
     boost::asio::awaitable<session_outcome> run();
@@ -35,26 +45,32 @@ public:
     // a moment to answer, then drop the connection. Call on the strand.
     void stop();
 
-private:
-    boost::asio::awaitable<std::string> read_loop(ws_connection& ws);
-    boost::asio::awaitable<void> write_loop(ws_connection& ws);
-    boost::asio::awaitable<void> closer(ws_connection& ws);
-    boost::asio::awaitable<void> dispatch(protocol::message const& message);
-    bool downstream_full(link const& target) const;
-    // target by value: the wait may outlive the table entry it came from.
-    boost::asio::awaitable<void> wait_for_downstream_room(std::shared_ptr<link> target);
-    void on_connect(protocol::header const& h);
-    void end_links();
+    std::shared_ptr<session_context> const& context() const { return ctx_; }
 
-    std::shared_ptr<session_state> state_;
-    boost::asio::steady_timer stop_signal_;
+private:
+    boost::asio::awaitable<void> read_loop(transport::ws_connection& ws);
+    boost::asio::awaitable<void> write_loop(transport::ws_connection& ws);
+    boost::asio::awaitable<void> closer(transport::ws_connection& ws);
+    // Acts on one runner frame; returns the link that took DATA (its bound is checked next).
+    std::shared_ptr<link> dispatch(protocol::message const& message);
+    void open_link(protocol::header const& h, bool replacing);
+    // false when the runner made no room for keepalive_timeout: it stopped reading.
+    boost::asio::awaitable<bool> wait_for_upstream_room();
+    boost::asio::awaitable<void> wait_for_downstream_room(std::shared_ptr<link> target);
+    void cut_fullest_links(std::shared_ptr<link> const& target);
+    void end_links();
+    boost::asio::awaitable<void> wait_for_links();
+    bool ending() const;
+
+    std::shared_ptr<session_context> ctx_;
+    dialer dial_;
+    link_factory make_link_;
+    downstream_limits limits_;
+    stall_credit credit_;
+    transport::wake_signal stop_signal_;
     bool stop_requested_ = false;
     bool read_ended_ = false;
     std::string end_reason_;
-    // How long the read loop may still pause for full connections: refills while it reads, so
-    // stalls back to back cannot starve the WebSocket's ping answers.
-    std::chrono::steady_clock::duration stall_credit_;
-    std::chrono::steady_clock::time_point last_pause_end_;
 };
 
 }  // namespace tunnel

@@ -5,8 +5,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "app/logging.hpp"
-#include "tunnel/spawn.hpp"
+#include "log/logging.hpp"
 
 namespace tunnel {
 
@@ -14,7 +13,6 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 using boost::system::error_code;
 using namespace asio::experimental::awaitable_operators;
-using protocol::msg_type;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -28,20 +26,12 @@ bool is_transient(error_code ec) {
 }
 }  // namespace
 
-udp_link::udp_link(std::shared_ptr<session_state> state, std::uint32_t client_id, std::uint16_t port)
-    : link(client_id, port, state->next_serial()),
-      state_(std::move(state)),
-      socket_(state_->executor),
-      wake_down_(state_->executor),
-      idle_timer_(state_->executor) {}
-
-udp_link::~udp_link() { state_->live.erase(this); }
-
-void udp_link::start() {
-    state_->live.insert(this);
-    touch();
-    spawn_logged(state_->executor, run(shared_from_this()), "udp link");
-}
+udp_link::udp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port)
+    : link(std::move(ctx), client_id, port, protocol::proto::udp),
+      socket_(executor_),
+      last_activity_(std::chrono::steady_clock::now()),
+      wake_down_(executor_),
+      idle_timer_(executor_) {}
 
 error_code udp_link::open_socket(asio::ip::address const& address) {
     error_code ec;
@@ -52,22 +42,19 @@ error_code udp_link::open_socket(asio::ip::address const& address) {
     return ec;
 }
 
-asio::awaitable<void> udp_link::run(std::shared_ptr<udp_link> self) {
-    if (closed_) co_return;  // aborted before it started
+asio::awaitable<void> udp_link::run() {
+    if (state_.closed()) co_return;  // replaced before it started
     if (auto ec = open_socket(asio::ip::address_v4::loopback())) {
         std::string const reason = "udp socket to port " + std::to_string(port_) + " failed: " + ec.message();
         log_info("connect failed", {{"client_id", client_id_}, {"port", port_}, {"reason", reason}});
-        if (!silent_) state_->send_control(*this, msg_type::error, protocol::proto::udp, reason);
-        silent_ = true;
-        close_now();
+        apply(state_.open_failed(), reason);
         co_return;
     }
-    open_ = true;
-    if (!silent_) state_->send_control(*this, msg_type::connected, protocol::proto::udp);
-    log_info("connection opened", {{"client_id", client_id_}, {"port", port_}, {"proto", "udp"}});
-    wake_down_.cancel();
+    auto const effects = state_.opened();
+    apply(effects);
+    if (state_.closed()) co_return;
+    log_opened();
     co_await (pump_up() && pump_down() && expire_when_idle());
-    close_now();
     log_info("connection closed", {{"client_id", client_id_},
                                    {"port", port_},
                                    {"proto", "udp"},
@@ -76,29 +63,33 @@ asio::awaitable<void> udp_link::run(std::shared_ptr<udp_link> self) {
                                    {"dropped", dropped_}});
 }
 
-void udp_link::deliver(std::span<std::uint8_t const> payload) {
-    if (closed_ || closing_) return;
+void udp_link::on_data(std::span<std::uint8_t const> payload) {
+    if (!state_.accepts_data()) {
+        downstream_.release(payload.size());
+        return;
+    }
     touch();
     if (!heard_back_) {
         last_sent_.assign(payload.begin(), payload.end());
         resent_ = false;
     }
-    if (open_ && pending_.empty()) {
+    if (state_.phase() == link_phase::open && pending_.empty()) {
         error_code ec;
         socket_.send(asio::buffer(payload.data(), payload.size()), 0, ec);
         if (!ec) ++datagrams_down_;
         if (ec == asio::error::connection_refused) on_refused();
-        if (ec != asio::error::would_block && ec != asio::error::try_again)
-            return;  // sent, or lost as UDP may
+        if (ec != asio::error::would_block && ec != asio::error::try_again) {
+            downstream_.release(payload.size());  // sent, or lost as UDP may
+            return;
+        }
     }
-    if (pending_bytes_ + payload.size() > state_->config.conn_buffer) {
+    if (downstream_.held() > ctx_->config.conn_buffer) {
         ++dropped_;  // UDP must not hold the tunnel: drop like a full socket buffer would
+        downstream_.release(payload.size());
         return;
     }
-    pending_.push_back(frame_bytes(payload.begin(), payload.end()));
-    pending_bytes_ += payload.size();
-    state_->downstream_added(payload.size());
-    wake_down_.cancel();
+    pending_.push_back(transport::frame_bytes(payload.begin(), payload.end()));
+    wake_down_.notify();
 }
 
 void udp_link::on_refused() {
@@ -106,7 +97,7 @@ void udp_link::on_refused() {
     // (::1 only, or back on 127.0.0.1 once it is up). Try there, resending each datagram once.
     error_code ec;
     auto const local = socket_.local_endpoint(ec);
-    if (heard_back_ || closed_ || ec) return;
+    if (heard_back_ || state_.closed() || ec) return;
     auto const other = local.address().is_v4() ? asio::ip::address(asio::ip::address_v6::loopback())
                                                : asio::ip::address(asio::ip::address_v4::loopback());
     if (open_socket(other)) return;
@@ -117,47 +108,21 @@ void udp_link::on_refused() {
     }
 }
 
-void udp_link::close_by_runner() {
-    state_->release(client_id_, this);
-    silent_ = true;
-    state_->writer.drop(serial_);
-    if (pending_.empty() || !open_) {
-        close_now();
-    } else {
-        closing_ = true;  // pump_down sends the queued datagrams, then closes
-        wake_down_.cancel();
-    }
-}
-
-void udp_link::abort() {
-    silent_ = true;
-    state_->writer.drop(serial_);
-    close_now();
-}
-
-void udp_link::fail(std::string_view reason) {
-    log_warn("connection closed", {{"client_id", client_id_}, {"port", port_}, {"reason", reason}});
-    if (!silent_) state_->send_control(*this, msg_type::close, protocol::proto::udp);
-    silent_ = true;
-    close_now();
-}
-
 asio::awaitable<void> udp_link::pump_up() {
-    while (!closed_) {
+    while (!state_.closed()) {
         auto [wec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
-        if (closed_) co_return;
+        if (state_.closed()) co_return;
         if (wec) continue;  // the socket moved to ::1 under this wait
-        if (!silent_ && !state_->writer.has_room()) {
-            bool const room = co_await state_->writer.wait_for_room();  // (not inside a condition: GCC 12)
-            if (!room || closed_) co_return;
+        if (!state_.silent() && ctx_->upstream.full()) {
+            bool const room = co_await wait_for_upstream_room();  // (not inside a condition: GCC 12)
+            if (!room) co_return;
         }
         error_code ec;
         // On Linux, FIONREAD on a UDP socket is the size of the next datagram.
         std::size_t const available = socket_.available(ec);
         std::size_t const want = std::clamp<std::size_t>(available, 1, max_datagram);
-        frame_bytes frame(protocol::header_size + want);
-        std::size_t const n =
-            socket_.receive(asio::buffer(frame.data() + protocol::header_size, want), 0, ec);
+        transport::frame_bytes frame(protocol::header_size + want);
+        std::size_t const n = socket_.receive(asio::buffer(frame.data() + protocol::header_size, want), 0, ec);
         if (ec == asio::error::connection_refused) on_refused();
         if (ec) {
             if (!is_transient(ec))
@@ -169,70 +134,59 @@ asio::awaitable<void> udp_link::pump_up() {
             heard_back_ = true;
             last_sent_ = {};
         }
-        if (silent_) continue;
+        if (state_.silent()) continue;
         frame.resize(protocol::header_size + n);
-        protocol::write_header(
-            frame.data(), protocol::make_header(msg_type::data, protocol::proto::udp, client_id_, port_));
+        protocol::write_header(frame.data(),
+                               protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
         ++datagrams_up_;
-        state_->writer.send(std::move(frame), serial_);
+        send_data(std::move(frame));
     }
 }
 
 asio::awaitable<void> udp_link::pump_down() {
-    while (!closed_) {
-        if (pending_.empty() || !open_) {
-            if (closing_) {
-                close_now();
+    while (!state_.closed()) {
+        if (pending_.empty()) {
+            // After the runner's CLOSE, the queued datagrams are out: the flow is over.
+            if (state_.phase() == link_phase::flushing) {
+                apply(state_.flushed());
                 co_return;
             }
-            wake_down_.expires_at(asio::steady_timer::time_point::max());
-            co_await wake_down_.async_wait(use_tuple);
+            co_await wake_down_.wait();
             continue;
         }
         writing_ = true;
         auto [ec, n] = co_await socket_.async_send(asio::buffer(pending_.front()), use_tuple);
         writing_ = false;
-        if (closed_) {
+        if (state_.closed()) {
             pending_.clear();
             co_return;
         }
         if (!ec) ++datagrams_down_;
         auto const size = pending_.front().size();
-        pending_bytes_ -= size;
         pending_.pop_front();
-        state_->downstream_removed(size);
+        downstream_.release(size);
     }
 }
 
 asio::awaitable<void> udp_link::expire_when_idle() {
-    auto const timeout = state_->config.udp_idle_timeout;
-    while (!closed_) {
+    auto const timeout = ctx_->config.udp_idle_timeout;
+    while (!state_.closed()) {
         idle_timer_.expires_at(last_activity_ + timeout);
         co_await idle_timer_.async_wait(use_tuple);
-        if (closed_) co_return;
+        if (state_.closed()) co_return;
         if (std::chrono::steady_clock::now() < last_activity_ + timeout) continue;  // traffic meanwhile
         log_info("udp flow idle", {{"client_id", client_id_}, {"port", port_}});
-        if (!silent_) state_->send_control(*this, msg_type::close, protocol::proto::udp);
-        silent_ = true;
-        close_now();
+        apply(state_.failed());
         co_return;
     }
 }
 
-void udp_link::close_now() {
-    if (closed_) return;
-    closed_ = true;
-    silent_ = true;
-    state_->release(client_id_, this);
-    state_->live.erase(this);
+void udp_link::close_socket() {
     error_code ignored;
     socket_.close(ignored);
     pending_.clear(writing_);
-    state_->downstream_removed(pending_bytes_);
-    pending_bytes_ = 0;
-    wake_down_.cancel();
+    wake_down_.notify();
     idle_timer_.cancel();
-    state_->writer.wake_producers();
 }
 
 }  // namespace tunnel

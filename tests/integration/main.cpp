@@ -3,7 +3,7 @@
 #include <csignal>
 #include <cstdlib>
 
-#include "app/logging.hpp"
+#include "log/logging.hpp"
 
 // A child that dies mid-write must not kill the test process; the in-process runner emulator
 // logs warnings only (TUNNEL_TEST_LOG=debug for more).

@@ -1,4 +1,4 @@
-#include "app/logging.hpp"
+#include "log/logging.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,10 +1,12 @@
 #include "app/options.hpp"
+#include "cli/parse.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <map>
 
 using namespace tunnel;
 using namespace tunnel::app;
+using namespace tunnel::cli;
 using namespace std::chrono_literals;
 
 namespace {

@@ -1,20 +1,17 @@
 #pragma once
 // One WebSocket connection, plain (ws://) or TLS (wss://), client or server side, behind one small
-// interface so the session, the writer and the runner emulator need not be templates.
+// interface so that the client's session, the runner emulator and the tests need not be templates.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/system/error_code.hpp>
-#include <chrono>
 #include <cstdint>
-#include <memory>
-#include <string>
 
-namespace tunnel {
+namespace tunnel::transport {
 
-struct client_config;
+enum class ws_message { binary, text };
 
 class ws_connection {
 public:
@@ -23,10 +20,9 @@ public:
     // Reads one whole message into buffer. is_binary tells binary from text.
     virtual boost::asio::awaitable<boost::system::error_code> read(boost::beast::flat_buffer& buffer,
                                                                    bool& is_binary) = 0;
-    // Writes one binary message. Only the single writer of a connection may call this.
-    virtual boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer message) = 0;
-    // Writes one text message (the runner emulator uses it to test clients; the client never does).
-    virtual boost::asio::awaitable<boost::system::error_code> write_text(std::string text) = 0;
+    // Writes one message. Only the single writer of a connection may call this.
+    virtual boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer message,
+                                                                    ws_message kind = ws_message::binary) = 0;
     // Close handshake with the given close code (1000 normal, 1001 going away).
     virtual boost::asio::awaitable<boost::system::error_code> close(std::uint16_t code) = 0;
     // Drops the TCP connection at once with a reset, for a peer that does not answer.
@@ -36,14 +32,4 @@ public:
     virtual boost::asio::any_io_executor get_executor() = 0;
 };
 
-struct dial_result {
-    std::unique_ptr<ws_connection> connection;
-    boost::system::error_code error;
-    std::string stage;  // "resolve", "connect", "tls", "handshake": where it failed
-};
-
-// TCP connect + TLS (wss) + WebSocket handshake to the runner, each bounded by connect_timeout.
-// The connection has the keepalive timeout of the config (pings at half, dead at full).
-boost::asio::awaitable<dial_result> dial_runner(boost::asio::any_io_executor ex, client_config const& config);
-
-}  // namespace tunnel
+}  // namespace tunnel::transport

@@ -1,9 +1,7 @@
-#include "tunnel/ws_connection.hpp"
+#include "transport/dial.hpp"
 
 #include <openssl/ssl.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -12,10 +10,9 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-#include "tunnel/config.hpp"
-#include "tunnel/ws_connection_impl.hpp"
+#include "transport/beast_ws_connection.hpp"
 
-namespace tunnel {
+namespace tunnel::transport {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -27,7 +24,7 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 template <class Ws>
-void configure(Ws& ws, client_config const& config) {
+void configure(Ws& ws, dial_options const& config) {
     // Beast's own timeouts: the handshake limit, and keepalive pings when idle with a dead-peer
     // verdict after keepalive_timeout of silence. Never race a websocket read against a timer.
     websocket::stream_base::timeout timeouts{};
@@ -35,9 +32,10 @@ void configure(Ws& ws, client_config const& config) {
     timeouts.idle_timeout = config.keepalive_timeout;
     timeouts.keep_alive_pings = true;
     ws.set_option(timeouts);
-    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-        req.set(beast::http::field::user_agent, std::string("tunnel-client/") + TUNNEL_VERSION);
-    }));
+    if (!config.user_agent.empty())
+        ws.set_option(websocket::stream_base::decorator([agent = config.user_agent](websocket::request_type& req) {
+            req.set(beast::http::field::user_agent, agent);
+        }));
     ws.read_message_max(config.max_message);
     ws.auto_fragment(false);
     ws.write_buffer_bytes(64 * 1024 + 64);
@@ -56,20 +54,16 @@ struct pending_resolve {
 };
 
 // Resolves and connects the TCP stream within the connect timeout.
-asio::awaitable<dial_result> connect_tcp(beast::tcp_stream& stream, client_config const& config) {
+asio::awaitable<dial_result> connect_tcp(beast::tcp_stream& stream, dial_options const& config) {
     auto const& ep = config.endpoint;
     auto lookup = std::make_shared<pending_resolve>(stream.get_executor());
     lookup->done.expires_after(config.connect_timeout);
-    asio::co_spawn(
-        stream.get_executor(),
-        [lookup, host = ep.host, port = ep.port]() -> asio::awaitable<void> {
-            auto [ec, results] = co_await lookup->resolver.async_resolve(host, port, use_tuple);
-            lookup->error = ec;
-            lookup->results = std::move(results);
-            lookup->finished = true;
-            lookup->done.cancel();
-        },
-        asio::detached);
+    lookup->resolver.async_resolve(ep.host, ep.port, [lookup](boost::system::error_code ec, auto results) {
+        lookup->error = ec;
+        lookup->results = std::move(results);
+        lookup->finished = true;
+        lookup->done.cancel();
+    });
     co_await lookup->done.async_wait(use_tuple);
     if (!lookup->finished) co_return dial_result{nullptr, asio::error::timed_out, "resolve"};
     if (lookup->error) co_return dial_result{nullptr, lookup->error, "resolve"};
@@ -80,24 +74,47 @@ asio::awaitable<dial_result> connect_tcp(beast::tcp_stream& stream, client_confi
     if (cec)
         co_return dial_result{nullptr, cec == beast::error::timeout ? asio::error::timed_out : cec,
                               "connect"};
-    stream.socket().set_option(tcp::no_delay(true));
+    boost::system::error_code ignored;
+    stream.socket().set_option(tcp::no_delay(true), ignored);
     co_return dial_result{};
+}
+
+// What the server answered instead of switching protocols: its status line, and where a redirect
+// points (redirects are not followed: the runner URL is what the user configured).
+std::string describe_refusal(beast::error_code ec, websocket::response_type const& response) {
+    if (ec != websocket::error::upgrade_declined || response.result_int() == 0) return {};
+    std::string text = "HTTP " + std::to_string(response.result_int());
+    if (!response.reason().empty()) text += " " + std::string(response.reason());
+    auto const location = response.find(beast::http::field::location);
+    if (location != response.end())
+        text += " (Location: " + std::string(location->value()) + "; redirects are not followed)";
+    return text;
 }
 
 template <class Ws>
 asio::awaitable<dial_result> handshake(std::unique_ptr<beast_ws_connection<Ws>> conn,
-                                       client_config const& config) {
+                                       dial_options const& config) {
     auto& ws = conn->stream();
     beast::get_lowest_layer(ws).expires_never();
     configure(ws, config);
-    auto [ec] = co_await ws.async_handshake(config.endpoint.host_header, config.endpoint.target, use_tuple);
-    if (ec) co_return dial_result{nullptr, ec, "handshake"};
-    co_return dial_result{std::move(conn), {}, {}};
+    websocket::response_type response;
+    auto [ec] = co_await ws.async_handshake(response, config.endpoint.host_header, config.endpoint.target,
+                                            use_tuple);
+    if (ec) co_return dial_result{nullptr, ec, "handshake", describe_refusal(ec, response)};
+    co_return dial_result{std::move(conn), {}, {}, {}};
 }
 
 }  // namespace
 
-asio::awaitable<dial_result> dial_runner(asio::any_io_executor ex, client_config const& config) {
+std::string ws_endpoint::url() const { return std::string(tls ? "wss://" : "ws://") + host_header + target; }
+
+std::string dial_result::describe() const {
+    if (!error) return {};
+    if (!detail.empty()) return stage + ": server answered " + detail;
+    return stage + ": " + error.message();
+}
+
+asio::awaitable<dial_result> dial_websocket(asio::any_io_executor ex, dial_options const& config) {
     beast::tcp_stream stream(ex);
     auto connected = co_await connect_tcp(stream, config);
     if (connected.error) co_return connected;
@@ -133,4 +150,4 @@ asio::awaitable<dial_result> dial_runner(asio::any_io_executor ex, client_config
     co_return co_await handshake(std::make_unique<beast_ws_connection<ws_type>>(std::move(ws)), config);
 }
 
-}  // namespace tunnel
+}  // namespace tunnel::transport

@@ -1,4 +1,4 @@
-#include "app/logging.hpp"
+#include "log/logging.hpp"
 
 #include <atomic>
 #include <boost/core/null_deleter.hpp>

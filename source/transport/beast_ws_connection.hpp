@@ -1,19 +1,35 @@
 #pragma once
-// The Beast-backed implementation of ws_connection. Heavy: include only from .cpp files.
+// The Beast-backed ws_connection. Heavy: include only from .cpp files.
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <chrono>
 
-#include "tunnel/ws_connection.hpp"
+#include "transport/ws_connection.hpp"
 
-namespace tunnel {
+namespace tunnel::transport {
+
+// After the peer's close frame, how long it gets to close the TCP connection before we drop it.
+inline constexpr std::chrono::milliseconds peer_close_grace{1000};
 
 template <class WsStream>
 class beast_ws_connection final : public ws_connection {
 public:
-    explicit beast_ws_connection(WsStream&& ws) : ws_(std::move(ws)) {}
+    explicit beast_ws_connection(WsStream&& ws) : ws_(std::move(ws)), close_grace_(ws_.get_executor()) {
+        // Beast answers a close frame and then waits for the peer to close TCP, with no limit of
+        // its own (the read only ends when the keepalive timer fires). A peer that sent its close
+        // frame gets peer_close_grace; then the socket is dropped and the read ends.
+        ws_.control_callback([this](boost::beast::websocket::frame_type kind, boost::beast::string_view) {
+            if (kind != boost::beast::websocket::frame_type::close) return;
+            close_grace_.expires_after(peer_close_grace);
+            close_grace_.async_wait([this](boost::system::error_code ec) {
+                if (!ec) abort();  // (an aborted wait may outlive *this: touch nothing then)
+            });
+        });
+    }
 
     WsStream& stream() { return ws_; }
 
@@ -24,17 +40,10 @@ public:
         co_return ec;
     }
 
-    boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer message) override {
-        ws_.binary(true);
+    boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer message,
+                                                            ws_message kind) override {
+        ws_.binary(kind == ws_message::binary);
         auto [ec, n] = co_await ws_.async_write(message, boost::asio::as_tuple(boost::asio::use_awaitable));
-        co_return ec;
-    }
-
-    boost::asio::awaitable<boost::system::error_code> write_text(std::string text) override {
-        ws_.text(true);
-        auto [ec, n] = co_await ws_.async_write(boost::asio::buffer(text),
-                                                boost::asio::as_tuple(boost::asio::use_awaitable));
-        ws_.binary(true);
         co_return ec;
     }
 
@@ -47,6 +56,7 @@ public:
     void abort() override {
         auto& socket = boost::beast::get_lowest_layer(ws_).socket();
         boost::system::error_code ec;
+        close_grace_.cancel();
         if (!socket.is_open()) return;
         socket.set_option(boost::asio::socket_base::linger(true, 0), ec);
         socket.close(ec);
@@ -58,6 +68,7 @@ public:
 
 private:
     WsStream ws_;
+    boost::asio::steady_timer close_grace_;
 };
 
-}  // namespace tunnel
+}  // namespace tunnel::transport

@@ -1,0 +1,60 @@
+#include "transport/frame_writer.hpp"
+
+#include <boost/asio/buffer.hpp>
+
+namespace tunnel::transport {
+
+namespace asio = boost::asio;
+
+frame_writer::frame_writer(asio::any_io_executor ex, std::size_t budget, release_hook on_release)
+    : queue_(budget), on_release_(std::move(on_release)), wake_writer_(ex), wake_producers_(ex) {}
+
+std::size_t frame_writer::send(frame_bytes frame, std::uint64_t owner, ws_message kind) {
+    auto const added = queue_.push(outgoing_frame{std::move(frame), owner, kind});
+    if (added) wake_writer_.notify();
+    return added;
+}
+
+void frame_writer::drop(std::uint64_t owner) { released(queue_.drop(owner)); }
+
+void frame_writer::released(std::size_t cost) {
+    if (cost == 0) return;
+    if (on_release_) on_release_(cost);
+    if (queue_.has_room()) wake_producers_.notify();
+}
+
+asio::awaitable<bool> frame_writer::wait_for_room() {
+    while (!queue_.closed() && !queue_.has_room()) co_await wake_producers_.wait();
+    co_return !queue_.closed();
+}
+
+asio::awaitable<boost::system::error_code> frame_writer::run(ws_connection& ws) {
+    while (!queue_.closed()) {
+        if (queue_.empty()) {
+            co_await wake_writer_.wait();
+            continue;
+        }
+        auto const& frame = queue_.begin_write();  // stays queued (alive) until its write completes
+        auto const ec = co_await ws.write(asio::buffer(frame.bytes), frame.kind);
+        if (queue_.closed()) break;  // stop() kept the frame alive for this write; dropped below
+        if (ec) {
+            stop();
+            released(queue_.finish_close());
+            co_return ec;
+        }
+        released(queue_.pop_written());
+    }
+    released(queue_.finish_close());
+    co_return boost::system::error_code{};
+}
+
+void frame_writer::stop() {
+    if (queue_.closed()) return;
+    auto const removed = queue_.close();
+    if (!queue_.writing()) queue_.finish_close();
+    if (removed && on_release_) on_release_(removed);
+    wake_writer_.notify();
+    wake_producers_.notify();
+}
+
+}  // namespace tunnel::transport

@@ -1,0 +1,121 @@
+#include "tunnel/link.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <exception>
+#include <vector>
+
+#include "log/logging.hpp"
+
+namespace tunnel {
+
+namespace asio = boost::asio;
+using protocol::msg_type;
+
+link::link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port, protocol::proto p)
+    : ctx_(std::move(ctx)),
+      executor_(ctx_->make_link_executor()),
+      downstream_(ctx_->downstream),
+      reply_reserve_(ctx_->upstream),
+      room_(executor_),
+      client_id_(client_id),
+      port_(port),
+      proto_(p),
+      serial_(ctx_->next_serial()) {
+    reply_reserve_.add(reply_reserve);
+}
+
+link::~link() { ctx_->link_ended(serial_); }
+
+void link::start() { spawn(run(), "link"); }
+
+void link::post_data(std::span<std::uint8_t const> payload) {
+    downstream_.add(payload.size());  // counted from the hand-off, so the session's bounds see it now
+    if (ctx_->single_thread) {
+        on_data(payload);  // same thread: the payload is written or copied before the read loop goes on
+        return;
+    }
+    asio::post(executor_, [self = shared_from_this(), bytes = std::vector<std::uint8_t>(payload.begin(),
+                                                                                         payload.end())] {
+        self->on_data(bytes);
+    });
+}
+
+void link::post_runner_close() {
+    asio::post(executor_, [self = shared_from_this()] { self->apply(self->state_.runner_closed()); });
+}
+
+void link::post_replaced() {
+    asio::post(executor_, [self = shared_from_this()] { self->apply(self->state_.replaced()); });
+}
+
+void link::post_fail(std::string reason) {
+    asio::post(executor_, [self = shared_from_this(), reason = std::move(reason)] { self->fail(reason); });
+}
+
+void link::fail(std::string_view reason) {
+    if (state_.closed()) return;
+    log_warn("connection closed", {{"client_id", client_id_}, {"port", port_}, {"reason", reason}});
+    apply(state_.failed(), reason);
+}
+
+void link::apply(link_effects e, std::string_view reason) {
+    if (e.send_connected) send_control(msg_type::connected, {}, false);
+    if (e.send_error) send_control(msg_type::error, reason, true);
+    if (e.send_close) send_control(msg_type::close, {}, true);
+    if (e.release_id) ctx_->release(shared_from_this());
+    if (!state_.reply_owed()) reply_reserve_.release_all();
+    if (e.start_flushing) begin_flush();
+    if (e.close_socket) {
+        close_socket();
+        downstream_.release_all();
+        room_.notify();  // a pump waiting for upstream room sees the end
+    }
+}
+
+void link::send_control(msg_type type, std::string_view payload, bool last) {
+    ctx_->send_from(shared_from_this(),
+                    protocol::encode(protocol::make_header(type, proto_, client_id_, port_), payload), last);
+}
+
+void link::send_data(transport::frame_bytes frame) { ctx_->send_from(shared_from_this(), std::move(frame), false); }
+
+asio::awaitable<bool> link::wait_for_upstream_room() {
+    auto& budget = ctx_->upstream;
+    while (!state_.closed() && budget.full()) {
+        budget.notify_on_release([weak = weak_from_this(), ex = executor_] {
+            asio::post(ex, [weak] {
+                if (auto self = weak.lock()) self->room_.notify();
+            });
+        });
+        if (!budget.full()) break;  // released before the wake was registered
+        co_await room_.wait();
+    }
+    co_return !state_.closed();
+}
+
+void link::spawn(asio::awaitable<void> task, char const* what) {
+    asio::co_spawn(executor_, std::move(task),
+                   asio::bind_executor(executor_, [self = shared_from_this(), what](std::exception_ptr e) {
+                       if (!e) return;
+                       // One broken connection fails alone: CLOSE to the runner, its bytes released.
+                       std::string reason = "internal error";
+                       try {
+                           std::rethrow_exception(e);
+                       } catch (std::exception const& x) {
+                           reason += std::string(": ") + x.what();
+                       } catch (...) {
+                       }
+                       log_error("connection task failed",
+                                 {{"client_id", self->client_id_}, {"task", what}, {"reason", reason}});
+                       self->fail(reason);
+                   }));
+}
+
+void link::log_opened() const {
+    log_info("connection opened",
+             {{"client_id", client_id_}, {"port", port_}, {"proto", protocol::proto_name(static_cast<std::uint8_t>(proto_))}});
+}
+
+}  // namespace tunnel

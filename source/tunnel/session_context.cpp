@@ -1,0 +1,78 @@
+#include "tunnel/session_context.hpp"
+
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "tunnel/link.hpp"
+
+namespace tunnel {
+
+namespace asio = boost::asio;
+
+session_context::session_context(asio::any_io_executor io, asio::any_io_executor strand_, client_config const& cfg)
+    : config(cfg),
+      single_thread(cfg.threads <= 1),
+      strand(std::move(strand_)),
+      downstream(cfg.session_buffer),
+      upstream(cfg.write_queue),
+      writer(strand, cfg.write_queue, [this](std::size_t cost) { upstream.remove(cost); }),
+      links_changed(strand),
+      read_gate(strand),
+      io_(std::move(io)) {}
+
+void session_context::queue(transport::frame_bytes frame, std::uint64_t owner) {
+    upstream.add(writer.send(std::move(frame), owner));
+}
+
+asio::any_io_executor session_context::make_link_executor() {
+    // One thread needs no strand: its handlers never run concurrently, and a strand would cost a
+    // lock and a queue hop per handler.
+    if (single_thread) return strand;
+    return asio::make_strand(io_);
+}
+
+void session_context::send_from(std::shared_ptr<link> const& from, transport::frame_bytes frame, bool last) {
+    auto deliver = [ctx = shared_from_this(), from, frame = std::move(frame), last]() mutable {
+        auto const id = from->client_id();
+        if (ctx->ids.owns(id, from)) ctx->queue(std::move(frame), from->serial());
+        if (last) ctx->ids.release(id, from);
+    };
+    if (single_thread)
+        deliver();
+    else
+        asio::post(strand, std::move(deliver));
+}
+
+void session_context::release(std::shared_ptr<link> const& from) {
+    auto run = [ctx = shared_from_this(), from] { ctx->ids.release(from->client_id(), from); };
+    if (single_thread)
+        run();
+    else
+        asio::post(strand, std::move(run));
+}
+
+void session_context::link_ended(std::uint64_t serial) {
+    // From a link's destructor: no shared_from_this of the link, but the context is alive (the
+    // link held it until now), and the posted handler keeps it so.
+    asio::post(strand, [ctx = shared_from_this(), serial] {
+        ctx->running.erase(serial);
+        ctx->links_changed.notify();
+    });
+}
+
+void session_context::wake_reader_on_release(byte_account& account) {
+    account.notify_on_release([weak = weak_from_this()] {
+        auto ctx = weak.lock();
+        if (!ctx) return;
+        auto const ex = ctx->strand;
+        asio::post(ex, [ctx = std::move(ctx)] { ctx->read_gate.notify(); });
+    });
+}
+
+std::uint64_t session_context::next_serial() {
+    static std::atomic<std::uint64_t> last{0};
+    return ++last;
+}
+
+}  // namespace tunnel

@@ -1,0 +1,101 @@
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "transport/frame_queue.hpp"
+#include "transport/frame_writer.hpp"
+
+using tunnel::transport::frame_bytes;
+using tunnel::transport::outgoing_frame;
+
+namespace {
+constexpr std::size_t overhead = tunnel::transport::frame_queue::per_frame_cost;
+outgoing_frame frame_of(std::size_t n, std::uint64_t owner) { return outgoing_frame{frame_bytes(n), owner}; }
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(frame_queue)
+
+BOOST_AUTO_TEST_CASE(every_frame_costs_its_bytes_plus_bookkeeping) {
+    tunnel::transport::frame_queue q(1000);
+    BOOST_TEST(q.push(frame_of(60, 1)) == 60 + overhead);
+    BOOST_TEST(q.push(frame_of(0, 1)) == overhead);  // an empty frame is not free
+    BOOST_TEST(q.queued_cost() == 60 + 2 * overhead);
+}
+
+BOOST_AUTO_TEST_CASE(tiny_frames_fill_the_budget_too) {
+    // A flood of 8-byte replies must reach the budget like a few large frames do.
+    tunnel::transport::frame_queue q(64 * 1024);
+    std::size_t frames = 0;
+    while (q.has_room()) {
+        q.push(frame_of(8, 0));
+        ++frames;
+    }
+    BOOST_TEST(frames == (64 * 1024 + 8 + overhead - 1) / (8 + overhead));
+}
+
+BOOST_AUTO_TEST_CASE(drop_withdraws_only_that_owners_frames_and_keeps_the_one_in_flight) {
+    tunnel::transport::frame_queue q(10000);
+    q.push(frame_of(10, 1));
+    q.push(frame_of(20, 2));
+    q.push(frame_of(30, 1));
+    q.push(frame_of(40, 0));
+    BOOST_TEST(q.begin_write().bytes.size() == 10u);  // owner 1's first frame is being written
+    BOOST_TEST(q.drop(1) == 30 + overhead);
+    BOOST_TEST(q.drop(0) == 0u);  // owner 0 means "nobody": nothing is dropped
+    BOOST_TEST(q.pop_written() == 10 + overhead);
+    BOOST_TEST(q.queued_cost() == 60 + 2 * overhead);
+}
+
+BOOST_AUTO_TEST_CASE(close_keeps_the_frame_in_flight_until_its_write_ends_and_refuses_more) {
+    tunnel::transport::frame_queue q(10000);
+    q.push(frame_of(10, 1));
+    q.push(frame_of(20, 1));
+    q.begin_write();
+    BOOST_TEST(q.close() == 20 + overhead);
+    BOOST_TEST(!q.empty());
+    BOOST_TEST(q.push(frame_of(5, 1)) == 0u);
+    BOOST_TEST(q.finish_close() == 10 + overhead);
+    BOOST_TEST(q.empty());
+    BOOST_TEST(q.queued_cost() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(frame_writer)
+
+BOOST_AUTO_TEST_CASE(release_hook_sees_every_byte_that_leaves) {
+    boost::asio::io_context ioc;
+    std::size_t released = 0;
+    tunnel::transport::frame_writer writer(ioc.get_executor(), 1000, [&](std::size_t n) { released += n; });
+    auto const a = writer.send(frame_bytes(10), 1);
+    auto const b = writer.send(frame_bytes(20), 2);
+    writer.drop(1);
+    BOOST_TEST(released == a);
+    writer.stop();
+    BOOST_TEST(released == a + b);
+    BOOST_TEST(writer.send(frame_bytes(5), 1) == 0u);  // refused once stopped
+}
+
+BOOST_AUTO_TEST_CASE(stop_wakes_producers_and_waiting_producers_do_not_spin) {
+    boost::asio::io_context ioc;
+    tunnel::transport::frame_writer writer(ioc.get_executor(), 10);
+    writer.send(frame_bytes(50), 1);
+    int woken = 0;
+    bool result = true;
+    for (int i = 0; i < 3; ++i)
+        boost::asio::co_spawn(ioc, writer.wait_for_room(), [&](std::exception_ptr, bool r) {
+            ++woken;
+            result = result && r;
+        });
+    // Waiting producers must sleep: a handful of handlers, not thousands of wake-ups.
+    auto const handlers = ioc.run_for(std::chrono::milliseconds(50));
+    BOOST_TEST(handlers < 20u);
+    BOOST_TEST(woken == 0);
+    writer.stop();
+    ioc.run_for(std::chrono::milliseconds(200));
+    BOOST_TEST(woken == 3);
+    BOOST_TEST(!result);
+    BOOST_TEST(writer.queued_bytes() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
