@@ -8,6 +8,8 @@ packages=(
     libboost-url1.81-dev libboost-json1.81-dev libssl-dev
     python3 socat procps
 )
+# The ThreadSanitizer build uses clang and its runtime.
+if [ "${1:-}" = "tsan" ]; then packages+=(clang-14 libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do
