@@ -27,8 +27,8 @@ void fake_connection::hold_writes(bool hold) {
 
 asio::awaitable<boost::system::error_code> fake_connection::read(boost::beast::flat_buffer& buffer,
                                                                   bool& is_binary) {
-    while (incoming_.empty() && !aborted_) co_await readable_.wait();
-    if (aborted_) co_return asio::error::connection_aborted;
+    while (incoming_.empty() && !*aborted_) co_await readable_.wait();
+    if (*aborted_) co_return asio::error::connection_aborted;
     auto next = std::move(incoming_.front());
     incoming_.pop_front();
     ++reads_;
@@ -42,8 +42,8 @@ asio::awaitable<boost::system::error_code> fake_connection::read(boost::beast::f
 
 asio::awaitable<boost::system::error_code> fake_connection::write(asio::const_buffer message,
                                                                    transport::ws_message) {
-    while (hold_ && !aborted_) co_await writable_.wait();
-    if (aborted_) co_return asio::error::connection_aborted;
+    while (hold_ && !*aborted_) co_await writable_.wait();
+    if (*aborted_) co_return asio::error::connection_aborted;
     auto const* p = static_cast<std::uint8_t const*>(message.data());
     written_.emplace_back(p, p + message.size());
     co_return boost::system::error_code{};
@@ -55,7 +55,7 @@ asio::awaitable<boost::system::error_code> fake_connection::close(std::uint16_t)
 }
 
 void fake_connection::abort() {
-    aborted_ = true;
+    *aborted_ = true;
     readable_.notify();
     writable_.notify();
 }

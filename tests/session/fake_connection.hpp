@@ -28,7 +28,9 @@ public:
     std::vector<bytes> const& written() const { return written_; }
     std::size_t unread() const { return incoming_.size(); }
     std::size_t reads() const { return reads_; }
-    bool aborted() const { return aborted_; }
+    bool aborted() const { return *aborted_; }
+    // Outlives the connection (the session destroys it when it ends).
+    std::shared_ptr<bool const> aborted_flag() const { return aborted_; }
 
     // ---- ws_connection ----
     boost::asio::awaitable<boost::system::error_code> read(boost::beast::flat_buffer& buffer,
@@ -51,7 +53,7 @@ private:
     transport::wake_signal readable_;
     transport::wake_signal writable_;
     bool hold_ = false;
-    bool aborted_ = false;
+    std::shared_ptr<bool> aborted_ = std::make_shared<bool>(false);
     std::size_t reads_ = 0;
 };
 
