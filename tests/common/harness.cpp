@@ -24,6 +24,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 extern char** environ;
 
@@ -186,11 +187,17 @@ std::size_t status_field_kib(pid_t pid, std::string const& field) {
 std::size_t client_process::rss_kib() const { return status_field_kib(pid_, "VmRSS"); }
 std::size_t client_process::hwm_kib() const { return status_field_kib(pid_, "VmHWM"); }
 
-std::size_t client_process::open_fds() const {
+std::size_t client_process::open_sockets() const {
+    // Sockets only: sanitizer runtimes open pipes of their own (TSan's symbolizer) at any time.
+    std::string const dir = "/proc/" + std::to_string(pid_) + "/fd";
     std::size_t n = 0;
-    if (DIR* d = ::opendir(("/proc/" + std::to_string(pid_) + "/fd").c_str())) {
-        while (auto* e = ::readdir(d))
-            if (e->d_name[0] != '.') ++n;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (auto* e = ::readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            char target[64] = {};
+            auto const len = ::readlink((dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
+            if (len > 0 && std::string_view(target, static_cast<std::size_t>(len)).starts_with("socket:")) ++n;
+        }
         ::closedir(d);
     }
     return n;

@@ -62,7 +62,7 @@ public:
     std::string log() const;
     std::size_t rss_kib() const;  // VmRSS
     std::size_t hwm_kib() const;  // VmHWM
-    std::size_t open_fds() const;
+    std::size_t open_sockets() const;
 
 private:
     pid_t pid_ = -1;

@@ -218,7 +218,7 @@ BOOST_AUTO_TEST_CASE(no_descriptor_leaks_after_many_connections) {
     client_process client(client_args(emu.port(), "c1", {"--log-level", "warn"}));
     run_test(ioc, [&]() -> asio::awaitable<void> {
         BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
-        auto const baseline = client.open_fds();
+        auto const baseline = client.open_sockets();
         for (int round = 0; round < 4; ++round) {
             std::vector<tcp::socket> sockets;
             for (int i = 0; i < 50; ++i) sockets.push_back(co_await connect_tcp(emu.forward_port(0)));
@@ -226,11 +226,11 @@ BOOST_AUTO_TEST_CASE(no_descriptor_leaks_after_many_connections) {
                 auto const data = pattern(1000, 7);
                 BOOST_TEST(co_await echo_round_trip(s, data) == sha256_hex(data));
             }
-            BOOST_TEST(client.open_fds() >= baseline + 50);
+            BOOST_TEST(client.open_sockets() >= baseline + 50);
         }
-        co_await wait_until([&] { return client.open_fds() == baseline; }, 10s,
-                            "descriptors back to baseline");
-        BOOST_TEST(client.open_fds() == baseline);
+        co_await wait_until([&] { return client.open_sockets() == baseline; }, 10s,
+                            "sockets back to baseline");
+        BOOST_TEST(client.open_sockets() == baseline);
     });
 }
 
