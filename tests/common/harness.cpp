@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,7 +72,8 @@ asio::awaitable<void> wait_until(std::function<bool()> pred, std::chrono::millis
 
 std::string client_path() { return TUNNEL_CLIENT_PATH; }
 
-client_process::client_process(std::vector<std::string> args, std::map<std::string, std::string> env) {
+client_process::client_process(std::vector<std::string> args, std::map<std::string, std::string> env,
+                               std::size_t max_open_files) {
     char tmpl[] = "/tmp/tunnel-client-test-XXXXXX";
     int const log_fd = ::mkstemp(tmpl);
     if (log_fd < 0) throw std::runtime_error("mkstemp failed");
@@ -106,6 +108,10 @@ client_process::client_process(std::vector<std::string> args, std::map<std::stri
     for (auto& e : env_store) envp.push_back(e.data());
     envp.push_back(nullptr);
 
+    struct rlimit nofile {};
+    ::getrlimit(RLIMIT_NOFILE, &nofile);
+    if (max_open_files != 0) nofile.rlim_cur = std::min<rlim_t>(max_open_files, nofile.rlim_max);
+
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
@@ -115,6 +121,7 @@ client_process::client_process(std::vector<std::string> args, std::map<std::stri
         ::dup2(log_fd, 2);
         // Only 0, 1, 2 go to the child: the test's own sockets must not leak into it.
         for (int fd = 3; fd < 1024; ++fd) ::close(fd);
+        if (max_open_files != 0) ::setrlimit(RLIMIT_NOFILE, &nofile);
         ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }

@@ -48,8 +48,10 @@ std::string client_path();
 class client_process {
 public:
     // Runs tunnel-client with args; env entries are added to (or override) the environment,
-    // an empty value removes the variable. stdout+stderr go to a log file.
-    explicit client_process(std::vector<std::string> args, std::map<std::string, std::string> env = {});
+    // an empty value removes the variable. stdout+stderr go to a log file. max_open_files, when
+    // not 0, is the child's RLIMIT_NOFILE soft limit (capped at the hard limit).
+    explicit client_process(std::vector<std::string> args, std::map<std::string, std::string> env = {},
+                            std::size_t max_open_files = 0);
     ~client_process();
     client_process(client_process const&) = delete;
 
