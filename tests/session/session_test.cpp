@@ -3,6 +3,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
@@ -140,6 +141,38 @@ BOOST_AUTO_TEST_CASE(a_runner_that_stops_reading_pauses_the_read_loop_and_nothin
     f.ws->hold_writes(false);  // the runner reads again: every PING gets its PONG
     run_until(f.ioc, [&] { return f.ws->written().size() == pings; }, 10s, "every PONG");
     BOOST_TEST(count_frames(*f.ws, msg_type::pong, pings) == 1u);
+    s.stop();
+    run_until(f.ioc, [&] { return f.outcome.has_value() || f.failure; }, 5s, "the session to end");
+}
+
+BOOST_AUTO_TEST_CASE(connects_to_a_refused_port_pause_the_read_loop_while_the_runner_does_not_read) {
+    // A port nothing listens on (loopback only): every CONNECT is answered with ERROR.
+    std::uint16_t refused = 0;
+    {
+        asio::io_context probe;
+        asio::ip::tcp::acceptor a(probe, {asio::ip::address_v4::loopback(), 0});
+        refused = a.local_endpoint().port();
+    }
+    session_fixture f;
+    auto cfg = test_config();
+    cfg.write_queue = 64 * 1024;
+    session s(f.ioc.get_executor(), f.ioc.get_executor(), cfg, f.dial_once());
+    f.start(s);
+    f.ws->hold_writes(true);
+    constexpr std::uint32_t connects = 5000;
+    for (std::uint32_t i = 1; i <= connects; ++i) f.ws->push(frame(msg_type::connect, i, refused));
+    run_until(f.ioc, [&] { return f.ws->reads() > 100; }, 5s, "the session to read");
+    // Until the budget is full: each unanswered CONNECT reserves room for its reply, each ERROR
+    // costs its bytes and the bookkeeping.
+    run_until(f.ioc, [&] { return s.context()->running.empty(); }, 10s, "the refused links to end");
+    f.ioc.run_for(300ms);
+    BOOST_TEST_MESSAGE("CONNECTs read while the runner did not read: " << f.ws->reads());
+    BOOST_TEST(f.ws->reads() < 1500u);
+    BOOST_TEST(f.ws->unread() > 0u);
+    BOOST_TEST(s.context()->upstream.used() <= cfg.write_queue + 4096);
+    f.ws->hold_writes(false);  // every CONNECT gets its ERROR, none is lost
+    run_until(f.ioc, [&] { return f.ws->written().size() == connects; }, 20s, "every ERROR");
+    BOOST_TEST(count_frames(*f.ws, msg_type::error, connects) == 1u);
     s.stop();
     run_until(f.ioc, [&] { return f.outcome.has_value() || f.failure; }, 5s, "the session to end");
 }
