@@ -46,6 +46,7 @@ struct flood_report {
     std::size_t growth_kib = 0;        // peak VmHWM over the baseline
     std::vector<std::size_t> rss_kib;  // one sample per second of flood
     bool client_alive = true;
+    std::string last_words;  // the end of the client's log, when it exited
 };
 
 // A runner for floods: completes the first upgrade and hands over the raw tunnel socket.
@@ -107,6 +108,8 @@ asio::awaitable<flood_report> flood(client_process& client, flood_runner& runner
         co_await pause(1s);  // paces the sampler
         if (client.poll_exit()) {
             report.client_alive = false;
+            auto const log = client.log();
+            report.last_words = log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
             break;
         }
         report.rss_kib.push_back(client.rss_kib());
@@ -127,8 +130,21 @@ void check_bounded(flood_report const& r, std::string const& what) {
     BOOST_TEST_MESSAGE(what << ": " << r.frames << " frames written; client VmRSS " << r.baseline_kib / 1024
                             << " MiB before, per second (MiB):" << samples.str() << "; VmHWM growth "
                             << r.growth_kib / 1024 << " MiB (limit " << growth_limit_kib / 1024 << ")");
-    BOOST_TEST(r.client_alive, what << ": the client exited during the flood");
+    BOOST_TEST(r.client_alive, what << ": the client exited during the flood; its log ends with:\n" << r.last_words);
     BOOST_TEST(r.growth_kib < growth_limit_kib, what << ": client memory grew by " << r.growth_kib << " KiB");
+}
+
+// The floods measure the client's memory, which only means something without a sanitizer: ASan
+// keeps freed memory in quarantine, TSan adds shadow memory, and a client out of descriptors
+// cannot start TSan's symbolizer (so its suppressions cannot match).
+boost::test_tools::assertion_result unsanitized(boost::unit_test::test_unit_id) {
+#ifdef TUNNEL_TESTS_SANITIZED
+    boost::test_tools::assertion_result skip(false);
+    skip.message() << "memory floods run in the unsanitized build only";
+    return skip;
+#else
+    return true;
+#endif
 }
 
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
@@ -189,7 +205,7 @@ asio::awaitable<void> expect_refusal_logged(client_process& client, raw_runner& 
 
 BOOST_AUTO_TEST_SUITE(hostile_runner)
 
-BOOST_AUTO_TEST_CASE(ping_flood_from_a_runner_that_never_reads_keeps_memory_bounded) {
+BOOST_AUTO_TEST_CASE(ping_flood_from_a_runner_that_never_reads_keeps_memory_bounded, *boost::unit_test::precondition(unsanitized)) {
     asio::io_context ioc;
     flood_runner runner(ioc.get_executor());
     client_process client(client_args(runner.raw.port(), "c1", {"--log-level", "warn"}));
@@ -203,7 +219,7 @@ BOOST_AUTO_TEST_CASE(ping_flood_from_a_runner_that_never_reads_keeps_memory_boun
         45s);
 }
 
-BOOST_AUTO_TEST_CASE(connect_flood_to_a_refused_port_keeps_memory_bounded) {
+BOOST_AUTO_TEST_CASE(connect_flood_to_a_refused_port_keeps_memory_bounded, *boost::unit_test::precondition(unsanitized)) {
     asio::io_context ioc;
     auto const refused = unused_tcp_port();
     flood_runner runner(ioc.get_executor());
@@ -220,7 +236,7 @@ BOOST_AUTO_TEST_CASE(connect_flood_to_a_refused_port_keeps_memory_bounded) {
         45s);
 }
 
-BOOST_AUTO_TEST_CASE(connect_flood_to_an_open_port_keeps_memory_bounded) {
+BOOST_AUTO_TEST_CASE(connect_flood_to_an_open_port_keeps_memory_bounded, *boost::unit_test::precondition(unsanitized)) {
     asio::io_context ioc;
     tcp_service holder(ioc.get_executor(), hold_handler);
     flood_runner runner(ioc.get_executor());
