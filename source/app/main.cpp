@@ -12,8 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "log/logging.hpp"
 #include "app/options.hpp"
+#include "cli/parse.hpp"
+#include "log/logging.hpp"
 #include "tunnel/client.hpp"
 
 namespace asio = boost::asio;
@@ -29,8 +30,16 @@ int main(int argc, char** argv) {
     tunnel::init_logging(cfg.level, cfg.format);
     std::signal(SIGPIPE, SIG_IGN);
 
+    // TLS files and the CA source are checked once, before anything is dialled: a bad one is a
+    // usage error like a bad flag.
+    auto dial = tunnel::dial_options_for(cfg.client);
+    if (auto const* error = std::get_if<std::string>(&dial)) {
+        std::cerr << tunnel::cli::usage_error_text("tunnel-client", *error) << std::flush;
+        return 2;
+    }
+
     asio::io_context ioc(static_cast<int>(cfg.client.threads));
-    tunnel::client client(ioc.get_executor(), cfg.client);
+    tunnel::client client(ioc.get_executor(), cfg.client, std::get<0>(std::move(dial)));
 
     // SIGINT/SIGTERM: polite shutdown, bounded by a hard deadline; a second signal exits at once.
     // The signal handler and the end of run() touch the same objects: both run on one strand.

@@ -1,6 +1,7 @@
 #include "app/options.hpp"
 
 #include "cli/parse.hpp"
+#include "tunnel/reach.hpp"
 
 #include <boost/program_options.hpp>
 #include <sstream>
@@ -102,6 +103,38 @@ std::vector<option_spec> const& specs() {
          "[BOOL]",
          "false",
          "do not verify the runner's TLS certificate (wss://)"},
+        {"ca-file",
+         "ca-file",
+         {"TUNNEL_CA_FILE"},
+         "PATH",
+         "found: SSL_CERT_FILE/DIR, distro bundles",
+         "trust only the CA certificates in this PEM file (wss://)"},
+        {"tls-server-name",
+         "tls-server-name",
+         {"TUNNEL_TLS_SERVER_NAME"},
+         "NAME",
+         "the URL's host",
+         "name sent as SNI and verified in the runner's certificate"},
+        {"tls-cert",
+         "tls-cert",
+         {"TUNNEL_TLS_CERT"},
+         "PATH",
+         nullptr,
+         "client certificate (PEM) for runners that require one, with --tls-key"},
+        {"tls-key", "tls-key", {"TUNNEL_TLS_KEY"}, "PATH", nullptr, "private key (PEM) of --tls-cert"},
+        {"header",
+         "header,H",
+         {"TUNNEL_HEADERS"},
+         "'NAME: VALUE'",
+         nullptr,
+         "add a header to the upgrade request; repeatable (env: one per line)"},
+        {"proxy",
+         "proxy",
+         {"TUNNEL_PROXY"},
+         "URL",
+         "https_proxy/http_proxy/all_proxy",
+         "reach the runner through this HTTP proxy (http://[user:pass@]host:port)"},
+        {"no-proxy", "no-proxy", {"TUNNEL_NO_PROXY"}, "[BOOL]", "false", "never use a proxy, whatever the environment says"},
     };
     return table;
 }
@@ -135,6 +168,15 @@ std::string help_text() {
     return out.str();
 }
 
+bool is_flag(std::string_view name) { return name == "tls-insecure" || name == "no-proxy"; }
+
+std::optional<bool> parse_bool(std::string text) {
+    for (auto& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (text == "1" || text == "true" || text == "yes" || text == "on") return true;
+    if (text == "0" || text == "false" || text == "no" || text == "off") return false;
+    return std::nullopt;
+}
+
 parse_outcome bad_input(std::string const& what) {
     parse_outcome r;
     r.exit_code = 2;
@@ -149,8 +191,12 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
     po::options_description desc;
     desc.add_options()("help,h", "")("version,V", "")("stray", po::value<std::vector<std::string>>(), "");
     for (auto const& s : specs()) {
+        if (std::string_view(s.name) == "header") {
+            desc.add_options()(s.flags, po::value<std::vector<std::string>>(), s.help);  // repeatable
+            continue;
+        }
         auto* value = po::value<std::string>();
-        if (std::string_view(s.name) == "tls-insecure") value->implicit_value("true");  // a bare flag
+        if (is_flag(s.name)) value->implicit_value("true");  // a bare flag
         desc.add_options()(s.flags, value, s.help);
     }
 
@@ -179,7 +225,8 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
         std::string origin;
     };
     auto lookup = [&](char const* name) -> std::optional<sourced> {
-        if (vm.count(name)) return sourced{vm[name].as<std::string>(), std::string("--") + name};
+        if (vm.count(name) && std::string_view(name) != "header")
+            return sourced{vm[name].as<std::string>(), std::string("--") + name};
         for (auto const& s : specs()) {
             if (std::string_view(s.name) != name) continue;
             for (auto const* env : s.env) {
@@ -258,16 +305,36 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
         if (!f) return invalid(*v, "text or json");
         cfg.format = *f;
     }
-    if (auto v = lookup("tls-insecure")) {
-        std::string b = v->value;
-        for (auto& ch : b) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (b == "1" || b == "true" || b == "yes" || b == "on")
-            c.tls_insecure = true;
-        else if (b == "0" || b == "false" || b == "no" || b == "off")
-            c.tls_insecure = false;
-        else
-            return invalid(*v, "true or false");
+
+    // How the runner is reached: checked here, files loaded when the client starts.
+    reach_request reach;
+    for (auto const* flag : {"tls-insecure", "no-proxy"}) {
+        auto v = lookup(flag);
+        if (!v) continue;
+        auto b = parse_bool(v->value);
+        if (!b) return invalid(*v, "true or false");
+        (std::string_view(flag) == "no-proxy" ? reach.no_proxy : reach.tls_insecure) = *b;
     }
+    struct path_opt {
+        char const* name;
+        std::string* target;
+    };
+    for (auto const& p : {path_opt{"ca-file", &reach.ca_file}, path_opt{"tls-server-name", &reach.tls_server_name},
+                          path_opt{"tls-cert", &reach.tls_cert}, path_opt{"tls-key", &reach.tls_key}})
+        if (auto v = lookup(p.name)) *p.target = v->value;
+    if (vm.count("header"))
+        reach.header_lines = vm["header"].as<std::vector<std::string>>();
+    else if (auto v = lookup("header"))
+        reach.header_list = v->value;
+    if (auto v = lookup("proxy")) {
+        reach.proxy = v->value;
+        reach.proxy_origin = v->origin;
+    }
+    auto resolved = resolve_reach(reach, c.endpoint, getenv ? getenv : env_lookup([](char const*) -> char const* {
+        return nullptr;
+    }));
+    if (auto const* error = std::get_if<std::string>(&resolved)) return bad_input(*error);
+    c.reach = std::get<reach_config>(std::move(resolved));
     return parse_outcome{cfg, 0, {}, false};
 }
 

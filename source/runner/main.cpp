@@ -3,6 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/program_options.hpp>
 #include <iostream>
 
@@ -20,6 +21,11 @@ int main(int argc, char** argv) {
         "listen,l", po::value<std::string>()->default_value("127.0.0.1:8001"),
         "tunnel WebSocket address HOST:PORT")("forward,f", po::value<std::vector<std::string>>(),
                                               "LISTEN_PORT:CONTAINER_ID:PORT[/udp], repeatable")(
+        "tls-cert", po::value<std::string>(), "serve wss:// with this certificate chain (PEM), with --tls-key")(
+        "tls-key", po::value<std::string>(), "private key (PEM) of --tls-cert")(
+        "tls-client-ca", po::value<std::string>(), "require client certificates signed by these CAs (PEM)")(
+        "require-header", po::value<std::vector<std::string>>(),
+        "'NAME: VALUE' every upgrade must carry (else 401), repeatable")(
         "keepalive-timeout", po::value<std::string>()->default_value("40"),
         "seconds; ping clients at half, drop at full")("log-level",
                                                        po::value<std::string>()->default_value("info"),
@@ -60,13 +66,45 @@ int main(int argc, char** argv) {
             forwards.push_back(*spec);
         }
 
+    runner::listener_options options;
+    options.keepalive_timeout = *keepalive;
+    if (vm.count("require-header"))
+        for (auto const& text : vm["require-header"].as<std::vector<std::string>>()) {
+            auto const colon = text.find(':');
+            if (colon == std::string::npos || colon == 0)
+                return fail("invalid --require-header '" + text + "': expected 'NAME: VALUE'");
+            auto value = text.substr(colon + 1);
+            value.erase(0, value.find_first_not_of(" \t"));
+            options.required_headers.emplace_back(text.substr(0, colon), value);
+        }
+    if (vm.count("tls-cert") != vm.count("tls-key")) return fail("--tls-cert and --tls-key go together");
+    if (vm.count("tls-client-ca") && !vm.count("tls-cert")) return fail("--tls-client-ca needs --tls-cert");
+    if (vm.count("tls-cert")) {
+        auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+        auto const cert = vm["tls-cert"].as<std::string>();
+        auto const key = vm["tls-key"].as<std::string>();
+        boost::system::error_code tec;
+        ctx->use_certificate_chain_file(cert, tec);
+        if (tec) return fail("--tls-cert " + cert + ": " + tec.message());
+        ctx->use_private_key_file(key, asio::ssl::context::pem, tec);
+        if (tec) return fail("--tls-key " + key + ": " + tec.message());
+        if (vm.count("tls-client-ca")) {
+            auto const ca = vm["tls-client-ca"].as<std::string>();
+            ctx->load_verify_file(ca, tec);
+            if (tec) return fail("--tls-client-ca " + ca + ": " + tec.message());
+            ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+        }
+        options.tls = std::move(ctx);
+    }
+
     init_logging(*level, log_format::text);
     asio::io_context ioc(1);
     try {
         runner::emulator emu(ioc.get_executor(), {address, static_cast<std::uint16_t>(*port)}, forwards,
-                             runner::listener_options{*keepalive});
+                             options);
         emu.start();
-        log_info("runner: listening", {{"url", "ws://" + listen + "/ws/tunnel/{container_id}"}});
+        log_info("runner: listening",
+                 {{"url", std::string(options.tls ? "wss://" : "ws://") + listen + "/ws/tunnel/{container_id}"}});
         for (std::size_t i = 0; i < forwards.size(); ++i)
             log_info("runner: forwarding",
                      {{"listen", emu.forward_port(i)},

@@ -77,6 +77,19 @@ asio::awaitable<std::shared_ptr<tunnel_peer>> upgrade(Stream stream, listener_op
         co_return nullptr;
     }
     std::string const id = percent_decode(std::string_view(target).substr(tunnel_prefix.size()));
+    for (auto const& [name, value] : options.required_headers) {
+        auto const field = request.find(name);
+        if (field != request.end() && field->value() == value) continue;
+        http::response<http::string_body> response{http::status::unauthorized, request.version()};
+        response.set(http::field::content_type, "text/plain");
+        response.body() = "missing or wrong " + name + "\n";
+        response.prepare_payload();
+        co_await http::async_write(stream, response, use_tuple);
+        log_info("runner: refused upgrade without a required header", {{"header", name}});
+        co_return nullptr;
+    }
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (auto const& field : request) headers.emplace_back(field.name_string(), field.value());
 
     beast::get_lowest_layer(stream).expires_never();
     using ws_type = websocket::stream<Stream>;
@@ -92,7 +105,7 @@ asio::awaitable<std::shared_ptr<tunnel_peer>> upgrade(Stream stream, listener_op
     auto [wec] = co_await ws.async_accept(request, use_tuple);
     if (wec) co_return nullptr;
     auto peer = std::make_shared<tunnel_peer>(std::make_unique<transport::beast_ws_connection<ws_type>>(std::move(ws)),
-                                              id, target);
+                                              id, target, std::move(headers));
     peer->start();
     co_return peer;
 }

@@ -8,6 +8,9 @@
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "runner/tunnel_peer.hpp"
 
@@ -19,6 +22,9 @@ struct listener_options {
     std::size_t max_message = 16 * 1024 * 1024;
     // When set, clients must speak TLS (wss://) with this server context.
     std::shared_ptr<boost::asio::ssl::context> tls;
+    // Headers (name, value) every upgrade must carry, as a reverse proxy checking a token would;
+    // an upgrade without them is answered 401 Unauthorized.
+    std::vector<std::pair<std::string, std::string>> required_headers;
 };
 
 class tunnel_listener {

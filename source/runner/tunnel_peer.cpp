@@ -16,10 +16,12 @@ namespace {
 constexpr std::size_t writer_budget = 4 * 1024 * 1024;
 }
 
-tunnel_peer::tunnel_peer(std::unique_ptr<ws_connection> ws, std::string container_id, std::string target)
+tunnel_peer::tunnel_peer(std::unique_ptr<ws_connection> ws, std::string container_id, std::string target,
+                         std::vector<std::pair<std::string, std::string>> request_headers)
     : ws_(std::move(ws)),
       container_id_(std::move(container_id)),
       target_(std::move(target)),
+      request_headers_(std::move(request_headers)),
       writer_(ws_->get_executor(), writer_budget) {}
 
 tunnel_peer::~tunnel_peer() = default;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "transport/frame_writer.hpp"
@@ -29,11 +30,14 @@ struct incoming_message {
 
 class tunnel_peer : public std::enable_shared_from_this<tunnel_peer> {
 public:
-    tunnel_peer(std::unique_ptr<ws_connection> ws, std::string container_id, std::string target);
+    tunnel_peer(std::unique_ptr<ws_connection> ws, std::string container_id, std::string target,
+                std::vector<std::pair<std::string, std::string>> request_headers = {});
     ~tunnel_peer();
 
     std::string const& container_id() const { return container_id_; }
     std::string const& target() const { return target_; }  // the request target the client used
+    // The upgrade request's header fields (name as sent, value), in order.
+    std::vector<std::pair<std::string, std::string>> const& request_headers() const { return request_headers_; }
 
     // Starts the writer. Call once, on the peer's executor.
     void start();
@@ -68,6 +72,7 @@ private:
     std::unique_ptr<ws_connection> ws_;
     std::string container_id_;
     std::string target_;
+    std::vector<std::pair<std::string, std::string>> request_headers_;
     transport::frame_writer writer_;
     bool ended_ = false;
     bool closing_ = false;

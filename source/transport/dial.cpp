@@ -2,10 +2,16 @@
 
 #include <openssl/ssl.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -32,9 +38,16 @@ void configure(Ws& ws, dial_options const& config) {
     timeouts.idle_timeout = config.keepalive_timeout;
     timeouts.keep_alive_pings = true;
     ws.set_option(timeouts);
-    if (!config.user_agent.empty())
-        ws.set_option(websocket::stream_base::decorator([agent = config.user_agent](websocket::request_type& req) {
-            req.set(beast::http::field::user_agent, agent);
+    // Credentials from the URL, unless a --header sets Authorization itself.
+    std::string authorization;
+    if (!config.endpoint.credentials.empty()) authorization = basic_authorization(config.endpoint.credentials);
+    for (auto const& h : config.headers)
+        if (beast::iequals(h.name, "Authorization")) authorization.clear();
+    ws.set_option(websocket::stream_base::decorator(
+        [agent = config.user_agent, authorization, headers = config.headers](websocket::request_type& req) {
+            if (!agent.empty()) req.set(beast::http::field::user_agent, agent);
+            if (!authorization.empty()) req.set(beast::http::field::authorization, authorization);
+            for (auto const& h : headers) req.insert(h.name, h.value);
         }));
     ws.read_message_max(config.max_message);
     ws.auto_fragment(false);
@@ -53,29 +66,63 @@ struct pending_resolve {
     bool finished = false;
 };
 
-// Resolves and connects the TCP stream within the connect timeout.
+// Resolves and connects the TCP stream (to the proxy when there is one) within the connect timeout.
 asio::awaitable<dial_result> connect_tcp(beast::tcp_stream& stream, dial_options const& config) {
-    auto const& ep = config.endpoint;
+    auto const& host = config.proxy ? config.proxy->host : config.endpoint.host;
+    auto const& port = config.proxy ? config.proxy->port : config.endpoint.port;
+    std::string const prefix = config.proxy ? "proxy " : "";
     auto lookup = std::make_shared<pending_resolve>(stream.get_executor());
     lookup->done.expires_after(config.connect_timeout);
-    lookup->resolver.async_resolve(ep.host, ep.port, [lookup](boost::system::error_code ec, auto results) {
+    lookup->resolver.async_resolve(host, port, [lookup](boost::system::error_code ec, auto results) {
         lookup->error = ec;
         lookup->results = std::move(results);
         lookup->finished = true;
         lookup->done.cancel();
     });
     co_await lookup->done.async_wait(use_tuple);
-    if (!lookup->finished) co_return dial_result{nullptr, asio::error::timed_out, "resolve"};
-    if (lookup->error) co_return dial_result{nullptr, lookup->error, "resolve"};
+    if (!lookup->finished) co_return dial_result{nullptr, asio::error::timed_out, prefix + "resolve", {}};
+    if (lookup->error) co_return dial_result{nullptr, lookup->error, prefix + "resolve", {}};
     auto const& results = lookup->results;
 
     stream.expires_after(config.connect_timeout);
     auto [cec, endpoint] = co_await stream.async_connect(results, use_tuple);
     if (cec)
         co_return dial_result{nullptr, cec == beast::error::timeout ? asio::error::timed_out : cec,
-                              "connect"};
+                              prefix + "connect", {}};
     boost::system::error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);
+    co_return dial_result{};
+}
+
+// Asks the proxy for a tunnel to the server (RFC 9110 CONNECT): for ws:// too, since a proxy that
+// forwards plain requests does not pass an upgraded connection through.
+asio::awaitable<dial_result> proxy_connect(beast::tcp_stream& stream, dial_options const& config) {
+    namespace http = beast::http;
+    auto const& ep = config.endpoint;
+    bool const v6 = ep.host.find(':') != std::string::npos;
+    std::string const authority = (v6 ? "[" + ep.host + "]" : ep.host) + ":" + ep.port;
+    http::request<http::empty_body> request{http::verb::connect, authority, 11};
+    request.set(http::field::host, authority);
+    if (!config.user_agent.empty()) request.set(http::field::user_agent, config.user_agent);
+    if (!config.proxy->credentials.empty())
+        request.set(http::field::proxy_authorization, basic_authorization(config.proxy->credentials));
+
+    stream.expires_after(config.connect_timeout);
+    auto [wec, written] = co_await http::async_write(stream, request, use_tuple);
+    if (wec) co_return dial_result{nullptr, wec == beast::error::timeout ? asio::error::timed_out : wec, "proxy", {}};
+    beast::flat_buffer buffer;
+    http::response_parser<http::empty_body> parser;
+    parser.skip(true);  // a CONNECT answer has no body; a refusal's body is not needed
+    auto [rec, read] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    if (rec) co_return dial_result{nullptr, rec == beast::error::timeout ? asio::error::timed_out : rec, "proxy", {}};
+    auto const& response = parser.get();
+    if (response.result_int() / 100 != 2) {
+        std::string text = "HTTP " + std::to_string(response.result_int());
+        if (!response.reason().empty()) text += " " + std::string(response.reason());
+        co_return dial_result{nullptr, asio::error::connection_refused, "proxy", text};
+    }
+    // The server speaks only after the client: anything already here did not come from it.
+    if (buffer.size() != 0) co_return dial_result{nullptr, asio::error::invalid_argument, "proxy", {}};
     co_return dial_result{};
 }
 
@@ -110,7 +157,7 @@ std::string ws_endpoint::url() const { return std::string(tls ? "wss://" : "ws:/
 
 std::string dial_result::describe() const {
     if (!error) return {};
-    if (!detail.empty()) return stage + ": server answered " + detail;
+    if (!detail.empty()) return stage + (stage == "proxy" ? ": proxy answered " : ": server answered ") + detail;
     return stage + ": " + error.message();
 }
 
@@ -118,6 +165,10 @@ asio::awaitable<dial_result> dial_websocket(asio::any_io_executor ex, dial_optio
     beast::tcp_stream stream(ex);
     auto connected = co_await connect_tcp(stream, config);
     if (connected.error) co_return connected;
+    if (config.proxy) {
+        auto tunneled = co_await proxy_connect(stream, config);
+        if (tunneled.error) co_return tunneled;
+    }
 
     if (!config.endpoint.tls) {
         using ws_type = websocket::stream<beast::tcp_stream>;
@@ -125,28 +176,28 @@ asio::awaitable<dial_result> dial_websocket(asio::any_io_executor ex, dial_optio
             std::make_unique<beast_ws_connection<ws_type>>(ws_type(std::move(stream))), config);
     }
 
-    // The TLS context outlives the connection: shared by every dial (a static is fine, it is immutable).
-    static asio::ssl::context tls_context = [] {
-        asio::ssl::context ctx(asio::ssl::context::tls_client);
-        ctx.set_default_verify_paths();
-        return ctx;
-    }();
+    // The context is built once (tls_trust.hpp) and shared by every dial; it outlives each stream.
+    if (!config.tls_context) co_return dial_result{nullptr, asio::error::no_protocol_option, "tls", {}};
     using ws_type = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
-    ws_type ws(std::move(stream), tls_context);
+    ws_type ws(std::move(stream), *config.tls_context);
     auto& tls = ws.next_layer();
-    if (!SSL_set_tlsext_host_name(tls.native_handle(), config.endpoint.host.c_str()))
+    auto const& name = config.tls_server_name.empty() ? config.endpoint.host : config.tls_server_name;
+    boost::system::error_code not_ip;
+    asio::ip::make_address(name, not_ip);
+    // SNI carries host names only (RFC 6066): a runner reached by address gets none.
+    if (not_ip && !SSL_set_tlsext_host_name(tls.native_handle(), name.c_str()))
         co_return dial_result{
             nullptr, beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
-            "tls"};
-    if (config.tls_insecure) {
+            "tls", {}};
+    if (!config.verify_peer) {
         tls.set_verify_mode(asio::ssl::verify_none);
     } else {
         tls.set_verify_mode(asio::ssl::verify_peer);
-        tls.set_verify_callback(asio::ssl::host_name_verification(config.endpoint.host));
+        tls.set_verify_callback(asio::ssl::host_name_verification(name));
     }
     beast::get_lowest_layer(ws).expires_after(config.connect_timeout);
     auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
-    if (ec) co_return dial_result{nullptr, ec, "tls"};
+    if (ec) co_return dial_result{nullptr, ec, "tls", {}};
     co_return co_await handshake(std::make_unique<beast_ws_connection<ws_type>>(std::move(ws)), config);
 }
 

@@ -11,7 +11,8 @@ struct ws_endpoint {
     std::string port;         // explicit or 80 / 443
     std::string host_header;  // Host: value, brackets kept, port only when explicit
     std::string target;       // request target: path [+ query]
-    std::string url() const;  // for logs
+    std::string credentials;  // "user:password" from the URL, for Authorization: Basic; never logged
+    std::string url() const;  // for logs: without the credentials
 };
 
 }  // namespace tunnel::transport

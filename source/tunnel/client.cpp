@@ -15,15 +15,52 @@ namespace tunnel {
 
 namespace asio = boost::asio;
 
-transport::dial_options dial_options_for(client_config const& config) {
+std::variant<transport::dial_options, std::string> dial_options_for(client_config const& config,
+                                                                    transport::trust_lookup const& trust) {
+    auto const& reach = config.reach;
     transport::dial_options o;
     o.endpoint = config.endpoint;
     o.connect_timeout = config.connect_timeout;
     o.keepalive_timeout = config.keepalive_timeout;
     o.max_message = config.max_message;
-    o.tls_insecure = config.tls_insecure;
     o.user_agent = std::string("tunnel-client/") + TUNNEL_VERSION;
+    o.headers = reach.headers;
+    o.proxy = reach.proxy;
+    o.tls_server_name = reach.tls_server_name;
+    o.verify_peer = !reach.tls_insecure;
+
+    // TLS files are checked even for ws://: a typo should not wait for the day the URL changes.
+    bool const tls_files = !reach.ca_file.empty() || !reach.tls_cert.empty() || !reach.tls_key.empty();
+    if (config.endpoint.tls || tls_files) {
+        transport::tls_client_settings settings;
+        settings.insecure = reach.tls_insecure;
+        settings.cert_file = reach.tls_cert;
+        settings.key_file = reach.tls_key;
+        if (!reach.tls_insecure && (config.endpoint.tls || !reach.ca_file.empty())) {
+            auto found = transport::find_ca_source(reach.ca_file, trust);
+            if (auto const* error = std::get_if<std::string>(&found)) return *error;
+            settings.trust = std::get<transport::ca_source>(found);
+            log_debug("TLS trust", {{"ca_source", settings.trust.describe()}});
+        }
+        auto context = transport::make_tls_client_context(settings);
+        if (auto const* error = std::get_if<std::string>(&context)) return *error;
+        o.tls_context = std::get<0>(std::move(context));
+    }
+    if (!reach.headers.empty()) {
+        std::string names;  // names only: values may be secrets
+        for (auto const& h : reach.headers) names += (names.empty() ? "" : ",") + h.name;
+        log_debug("extra upgrade headers", {{"names", names}});
+    }
+    if (reach.proxy)
+        log_info("using HTTP proxy", {{"proxy", reach.proxy->display()}, {"from", reach.proxy_origin}});
+    else if (!reach.proxy_skipped.empty())
+        log_info("not using a proxy", {{"reason", reach.proxy_skipped}});
     return o;
+}
+
+client::client(asio::any_io_executor ex, client_config config, transport::dial_options options)
+    : client(ex, std::move(config), std::function<asio::awaitable<transport::dial_result>()>{}) {
+    dial_ = [this, options = std::move(options)] { return transport::dial_websocket(strand_, options); };
 }
 
 client::client(asio::any_io_executor ex, client_config config,
@@ -34,10 +71,7 @@ client::client(asio::any_io_executor ex, client_config config,
       strand_(config.threads > 1 ? asio::any_io_executor(asio::make_strand(ex)) : ex),
       config_(std::move(config)),
       dial_(std::move(dial)),
-      delay_(strand_) {
-    if (!dial_)
-        dial_ = [this, options = dial_options_for(config_)] { return transport::dial_websocket(strand_, options); };
-}
+      delay_(strand_) {}
 
 void client::stop() {
     asio::post(strand_, [this] {

@@ -6,24 +6,32 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <string>
+#include <variant>
 
 #include "transport/dial.hpp"
+#include "transport/tls_trust.hpp"
 #include "tunnel/config.hpp"
 
 namespace tunnel {
 
 class session;
 
-// What dial_websocket needs to reach the runner, from the config.
-transport::dial_options dial_options_for(client_config const& config);
+// What dial_websocket needs to reach the runner, from the config: finds the CA source and loads
+// the TLS files once, before any dial. Or a one-line reason to refuse to start (a missing or
+// invalid file, no CA certificates anywhere).
+std::variant<transport::dial_options, std::string> dial_options_for(
+    client_config const& config, transport::trust_lookup const& trust = transport::system_trust_lookup());
 
 class client {
 public:
     // ex: the io_context's executor. With threads > 1 the client and each session run on a strand
     // of it, and every link on a strand of its own.
-    // dial: how each session reaches the runner (tests script it); default dial_websocket.
+    // Each session reaches the runner with dial_websocket(options).
+    client(boost::asio::any_io_executor ex, client_config config, transport::dial_options options);
+    // dial: how each session reaches the runner (tests script it).
     client(boost::asio::any_io_executor ex, client_config config,
-           std::function<boost::asio::awaitable<transport::dial_result>()> dial = {});
+           std::function<boost::asio::awaitable<transport::dial_result>()> dial);
 
     // The executor run() must be spawned on.
     boost::asio::any_io_executor executor() const { return strand_; }

@@ -3,14 +3,31 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "transport/http_headers.hpp"
+#include "transport/proxy_rules.hpp"
 #include "tunnel/backoff.hpp"
 #include "tunnel/runner_url.hpp"
 
 namespace tunnel {
 
 using namespace std::chrono_literals;
+
+// How the runner is reached beyond its URL: TLS trust and identity, extra headers, a proxy.
+struct reach_config {
+    std::string ca_file;          // --ca-file: the only trust when set (else discovered: tls_trust.hpp)
+    std::string tls_server_name;  // SNI and the name verified; empty = the URL's host
+    std::string tls_cert;         // client certificate for mTLS, with tls_key
+    std::string tls_key;
+    bool tls_insecure = false;
+    std::vector<transport::http_header> headers;
+    std::optional<transport::proxy_url> proxy;  // after --proxy / environment and NO_PROXY
+    std::string proxy_origin;                   // "--proxy", "https_proxy", ...: for the log
+    std::string proxy_skipped;                  // why a configured proxy is not used (NO_PROXY)
+};
 
 struct client_config {
     std::string runner_url;
@@ -32,7 +49,7 @@ struct client_config {
     std::size_t max_message = 4 * 1024 * 1024 + 8;  // larger incoming messages end the session
 
     unsigned threads = 1;
-    bool tls_insecure = false;
+    reach_config reach;
 };
 
 }  // namespace tunnel

@@ -1,7 +1,10 @@
 #include "tunnel/runner_url.hpp"
 
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
+
+#include "transport/http_headers.hpp"
 
 namespace tunnel {
 
@@ -22,14 +25,34 @@ std::string percent_encode_segment(std::string_view s) {
     return out;
 }
 
+namespace {
+// For errors about URLs too broken to parse: drop anything between "//" and the last "@" before
+// the path, where a password would be.
+std::string without_userinfo(std::string_view url) {
+    auto const start = url.find("//");
+    if (start == std::string_view::npos) return std::string(url);
+    auto const end = url.find_first_of("/?#", start + 2);
+    auto const at = url.substr(0, end).rfind('@');
+    if (at == std::string_view::npos || at < start) return std::string(url);
+    return std::string(url.substr(0, start + 2)) + std::string(url.substr(at + 1));
+}
+}  // namespace
+
 std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view runner_url,
                                                                 std::string_view container_id) {
     if (container_id.empty()) return std::string("container id is empty");
     if (runner_url.find("://") == std::string_view::npos)
-        return "runner URL '" + std::string(runner_url) + "' must start with ws:// or wss://";
+        return "runner URL '" + without_userinfo(runner_url) + "' must start with ws:// or wss://";
     auto parsed = boost::urls::parse_uri(runner_url);
-    if (!parsed) return "runner URL '" + std::string(runner_url) + "' is not a valid URL";
+    if (!parsed) return "runner URL '" + without_userinfo(runner_url) + "' is not a valid URL";
     boost::urls::url_view const u = *parsed;
+    // Errors quote the URL without its credentials (they may be secret).
+    std::string shown(runner_url);
+    if (u.has_userinfo()) {
+        boost::urls::url safe(u);
+        safe.remove_userinfo();
+        shown = std::string(safe.buffer());
+    }
 
     runner_endpoint ep;
     std::string scheme(u.scheme());
@@ -39,12 +62,18 @@ std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view
     } else if (scheme == "wss" || scheme == "https") {
         ep.tls = true;
     } else {
-        return "runner URL '" + std::string(runner_url) + "' must start with ws:// or wss://";
+        return "runner URL '" + shown + "' must start with ws:// or wss://";
     }
     if (!u.has_authority() || u.encoded_host().empty())
-        return "runner URL '" + std::string(runner_url) + "' has no host";
-    if (u.has_userinfo()) return "runner URL '" + std::string(runner_url) + "' must not contain user info";
-    if (u.has_fragment()) return "runner URL '" + std::string(runner_url) + "' must not contain a fragment";
+        return "runner URL '" + shown + "' has no host";
+    if (u.has_userinfo()) {
+        auto user = transport::percent_decode(u.encoded_user());
+        auto password = transport::percent_decode(u.encoded_password());
+        if (!user || !password) return "runner URL '" + shown + "' has a malformed user name or password";
+        if (user->empty()) return "runner URL '" + shown + "' has a password but no user name";
+        ep.credentials = *user + ":" + *password;
+    }
+    if (u.has_fragment()) return "runner URL '" + shown + "' must not contain a fragment";
 
     if (u.host_type() == boost::urls::host_type::ipv6) {
         ep.host = u.host_ipv6_address().to_string();
@@ -55,7 +84,7 @@ std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view
     if (u.has_port()) {
         std::string const port(u.port());
         if (port.empty() || port.size() > 5 || std::stoul(port) == 0 || std::stoul(port) > 65535)
-            return "runner URL '" + std::string(runner_url) + "' has an invalid port";
+            return "runner URL '" + shown + "' has an invalid port";
         ep.port = std::to_string(std::stoul(port));
     } else {
         ep.port = ep.tls ? "443" : "80";

@@ -76,7 +76,10 @@ bool session::ending() const { return stop_requested_ || read_ended_ || ctx_->wr
 
 asio::awaitable<session_outcome> session::run() {
     auto const& cfg = ctx_->config;
-    log_info("connecting to runner", {{"url", cfg.endpoint.url()}});
+    if (cfg.reach.proxy)
+        log_info("connecting to runner", {{"url", cfg.endpoint.url()}, {"proxy", cfg.reach.proxy->display()}});
+    else
+        log_info("connecting to runner", {{"url", cfg.endpoint.url()}});
 
     // The dial races the stop signal so that SIGTERM during a slow connect is prompt.
     auto raced = co_await (dial_() || stop_signal_.wait());

@@ -73,14 +73,25 @@ asio::awaitable<void> wait_until(std::function<bool()> pred, std::chrono::millis
 std::string client_path() { return TUNNEL_CLIENT_PATH; }
 
 client_process::client_process(std::vector<std::string> args, std::map<std::string, std::string> env,
-                               std::size_t max_open_files) {
+                               std::size_t max_open_files)
+    : client_process(client_path(), std::move(args), std::move(env), max_open_files, true) {}
+
+std::unique_ptr<client_process> client_process::run_program(std::string program,
+                                                            std::vector<std::string> args,
+                                                            std::map<std::string, std::string> env) {
+    return std::unique_ptr<client_process>(
+        new client_process(std::move(program), std::move(args), std::move(env), 0, true));
+}
+
+client_process::client_process(std::string program, std::vector<std::string> args,
+                               std::map<std::string, std::string> env, std::size_t max_open_files, bool) {
     char tmpl[] = "/tmp/tunnel-client-test-XXXXXX";
     int const log_fd = ::mkstemp(tmpl);
     if (log_fd < 0) throw std::runtime_error("mkstemp failed");
     log_path_ = tmpl;
 
     // Build argv/envp before fork: nothing but async-signal-safe calls after it.
-    std::vector<std::string> argv_store{client_path()};
+    std::vector<std::string> argv_store{program};
     argv_store.insert(argv_store.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : argv_store) argv.push_back(a.data());
@@ -94,7 +105,13 @@ client_process::client_process(std::vector<std::string> args, std::map<std::stri
     }
     // The tests set what they need: nothing inherited may change the client's options.
     for (auto const* name : {"RUNNER_URL", "CONTAINER_ID", "KOHAKURIVER_TUNNEL_URL",
-                             "KOHAKURIVER_CONTAINER_ID", "RECONNECT_DELAY", "MAX_RECONNECT", "LOG_LEVEL"})
+                             "KOHAKURIVER_CONTAINER_ID", "RECONNECT_DELAY", "MAX_RECONNECT", "LOG_LEVEL",
+                             // A proxy or trust store of the machine running the tests must not
+                             // reroute or change the client's dials to loopback.
+                             "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                             "no_proxy", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "TUNNEL_PROXY",
+                             "TUNNEL_NO_PROXY", "TUNNEL_HEADERS", "TUNNEL_CA_FILE", "TUNNEL_TLS_SERVER_NAME",
+                             "TUNNEL_TLS_CERT", "TUNNEL_TLS_KEY", "TUNNEL_TLS_INSECURE"})
         merged.erase(name);
     for (auto& [k, v] : env) {
         if (v.empty())
@@ -464,7 +481,7 @@ tcp_service::handler late_sink_handler(std::chrono::milliseconds delay,
 
 tcp_service::handler source_handler(std::shared_ptr<bytes const> data) {
     return [data](tcp::socket s) -> asio::awaitable<void> {
-        auto [ec, n] = co_await asio::async_write(s, asio::buffer(*data), use_tuple);
+        [[maybe_unused]] auto [ec, n] = co_await asio::async_write(s, asio::buffer(*data), use_tuple);
         boost::system::error_code ignored;
         s.shutdown(tcp::socket::shutdown_send, ignored);
         // Wait for the peer to close before closing, so nothing we sent is cut by a reset.

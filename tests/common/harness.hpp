@@ -52,6 +52,10 @@ public:
     // not 0, is the child's RLIMIT_NOFILE soft limit (capped at the hard limit).
     explicit client_process(std::vector<std::string> args, std::map<std::string, std::string> env = {},
                             std::size_t max_open_files = 0);
+    // Runs program (an absolute path: a wrapper such as unshare, or any other executable) with args
+    // instead of tunnel-client, with the same environment handling and log.
+    static std::unique_ptr<client_process> run_program(std::string program, std::vector<std::string> args,
+                                                       std::map<std::string, std::string> env = {});
     ~client_process();
     client_process(client_process const&) = delete;
 
@@ -67,6 +71,8 @@ public:
     std::size_t open_sockets() const;
 
 private:
+    client_process(std::string program, std::vector<std::string> args, std::map<std::string, std::string> env,
+                   std::size_t max_open_files, bool);
     pid_t pid_ = -1;
     std::optional<int> exit_code_;
     std::string log_path_;

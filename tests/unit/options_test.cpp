@@ -107,7 +107,7 @@ BOOST_AUTO_TEST_CASE(long_and_short_flags) {
     BOOST_TEST(cfg.client.stall_timeout.count() == 3000);
     BOOST_TEST(cfg.client.conn_buffer == 8u * 1024 * 1024);
     BOOST_TEST(cfg.client.threads == 4u);
-    BOOST_TEST(cfg.client.tls_insecure);
+    BOOST_TEST(cfg.client.reach.tls_insecure);
 }
 
 BOOST_AUTO_TEST_CASE(environment_supplies_options) {
@@ -188,6 +188,81 @@ BOOST_AUTO_TEST_CASE(bad_levels_and_flags) {
     expect_bad(with({"--bogus"}), "bogus");
     expect_bad(with({"stray"}), "stray");
     expect_bad(with({"--tls-insecure=maybe"}), "true or false");
+}
+
+BOOST_AUTO_TEST_CASE(reach_options_from_flags_and_environment) {
+    auto const cfg = parse_ok(with({"--ca-file", "/ca.pem", "--tls-server-name", "runner.test", "--tls-cert", "/c.pem",
+                                    "--tls-key", "/k.pem", "-H", "X-Token: abc", "--header", "X-Other:  two "}));
+    auto const& r = cfg.client.reach;
+    BOOST_TEST(r.ca_file == "/ca.pem");
+    BOOST_TEST(r.tls_server_name == "runner.test");
+    BOOST_TEST(r.tls_cert == "/c.pem");
+    BOOST_TEST(r.tls_key == "/k.pem");
+    BOOST_REQUIRE(r.headers.size() == 2u);
+    BOOST_TEST(r.headers[1].name == "X-Other");
+    BOOST_TEST(r.headers[1].value == "two");
+    BOOST_TEST(!r.proxy);
+
+    fake_env env;
+    env.vars = {{"TUNNEL_HEADERS", "X-A: 1\nX-B: 2\n"}, {"TUNNEL_CA_FILE", "/env-ca.pem"}};
+    auto const from_env = parse_ok(with({}), env).client.reach;
+    BOOST_TEST(from_env.headers.size() == 2u);
+    BOOST_TEST(from_env.ca_file == "/env-ca.pem");
+    // --header replaces the environment's list, as every flag beats its variable.
+    BOOST_TEST(parse_ok(with({"--header", "X-C: 3"}), env).client.reach.headers.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(proxy_choice) {
+    auto proxy_of = [](std::vector<std::string> extra, std::map<std::string, std::string> vars,
+                       std::string url = "ws://runner.example:8001") {
+        fake_env env;
+        env.vars = std::move(vars);
+        std::vector<std::string> args{"--runner-url", url, "--container-id", "c1"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return parse_ok(args, env).client.reach;
+    };
+    auto r = proxy_of({"--proxy", "http://u:p@proxy:3128"}, {});
+    BOOST_REQUIRE(r.proxy);
+    BOOST_TEST(r.proxy->host == "proxy");
+    BOOST_TEST(r.proxy->port == "3128");
+    BOOST_TEST(r.proxy->credentials == "u:p");
+    BOOST_TEST(r.proxy_origin == "--proxy");
+    // ws:// reads http_proxy, wss:// https_proxy; lower case first; all_proxy last.
+    r = proxy_of({}, {{"http_proxy", "http://low:1"}, {"HTTP_PROXY", "http://up:2"}, {"https_proxy", "http://s:3"}});
+    BOOST_TEST(r.proxy->host == "low");
+    BOOST_TEST(r.proxy_origin == "http_proxy");
+    r = proxy_of({}, {{"http_proxy", "http://low:1"}, {"https_proxy", "http://s:3"}}, "wss://runner.example");
+    BOOST_TEST(r.proxy->host == "s");
+    r = proxy_of({}, {{"ALL_PROXY", "http://all:4"}}, "wss://runner.example");
+    BOOST_TEST(r.proxy->host == "all");
+    // --proxy beats the environment; --no-proxy beats both.
+    BOOST_TEST(proxy_of({"--proxy", "http://flag:5"}, {{"http_proxy", "http://env:1"}}).proxy->host == "flag");
+    BOOST_TEST(!proxy_of({"--no-proxy"}, {{"http_proxy", "http://env:1"}}).proxy);
+    BOOST_TEST(!proxy_of({"--proxy", "http://flag:5", "--no-proxy"}, {}).proxy);
+    // NO_PROXY exempts the runner, from a --proxy too, and says why.
+    r = proxy_of({"--proxy", "http://flag:5"}, {{"NO_PROXY", ".example"}});
+    BOOST_TEST(!r.proxy);
+    BOOST_TEST(r.proxy_skipped.find("NO_PROXY") != std::string::npos);
+    BOOST_TEST(proxy_of({}, {{"http_proxy", "http://env:1"}, {"no_proxy", "other.test"}}).proxy.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(bad_reach_options_are_named_without_secrets) {
+    expect_bad(with({"--header", "NoColon"}), "header");
+    expect_bad(with({"--header", "X-A: 1\r\nX-B: 2"}), "header");
+    expect_bad(with({"--header", "Host: elsewhere"}), "Host");
+    expect_bad(with({"--proxy", "socks5://127.0.0.1:1080"}), "http://");
+    expect_bad(with({"--proxy", "http://127.0.0.1:99999"}), "--proxy");
+    expect_bad(with({"--no-proxy=perhaps"}), "true or false");
+    expect_bad(with({"--tls-server-name", "a b"}), "--tls-server-name");
+    fake_env env;
+    env.vars = {{"https_proxy", "ftp://user:hunter2@proxy"}};
+    auto r = parse({"--runner-url", "wss://runner", "--container-id", "c"}, env);
+    BOOST_TEST(r.exit_code == 2);
+    BOOST_TEST(r.message.find("https_proxy") != std::string::npos, r.message);
+    BOOST_TEST(r.message.find("hunter2") == std::string::npos, r.message);
+    auto h = parse(with({"--header", "X-Token: sec\rret"}));
+    BOOST_TEST(h.exit_code == 2);
+    BOOST_TEST(h.message.find("sec") == std::string::npos, h.message);
 }
 
 BOOST_AUTO_TEST_CASE(number_parsers) {

@@ -74,7 +74,24 @@ BOOST_AUTO_TEST_CASE(bad_urls_are_explained) {
     BOOST_TEST(bad("ws://", "x").find("no host") != std::string::npos);
     BOOST_TEST(bad("ws://runner:99999", "x").size() > 0);
     BOOST_TEST(bad("ws://runner:8001", "").find("container id") != std::string::npos);
-    BOOST_TEST(bad("ws://user@runner:8001", "x").find("user info") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(credentials_in_the_url_are_kept_apart_and_never_shown) {
+    auto const ep = ok("wss://alice:pa%40ss@runner:8443/base", "x");
+    BOOST_TEST(ep.credentials == "alice:pa@ss");
+    BOOST_TEST(ep.host == "runner");
+    BOOST_TEST(ep.host_header == "runner:8443");
+    BOOST_TEST(ep.url() == "wss://runner:8443/base/ws/tunnel/x");
+    BOOST_TEST(ok("ws://bob@runner", "x").credentials == "bob:");
+    BOOST_TEST(ok("ws://runner", "x").credentials.empty());
+    // Errors quote the URL without the password.
+    auto const e1 = bad("ftp://alice:hunter2@runner", "x");
+    BOOST_TEST(e1.find("hunter2") == std::string::npos, e1);
+    auto const e2 = bad("ws://alice:hunter2@runner:99999", "x");
+    BOOST_TEST(e2.find("hunter2") == std::string::npos, e2);
+    auto const e3 = bad("ws://alice:hunter2@bad host:1", "x");
+    BOOST_TEST(e3.find("hunter2") == std::string::npos, e3);
+    BOOST_TEST(bad("ws://:secret@runner", "x").find("no user name") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(percent_decoding_in_the_emulator_inverts_encoding) {
