@@ -18,7 +18,6 @@ link::link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::u
       executor_(ctx_->make_link_executor()),
       downstream_(ctx_->downstream),
       reply_reserve_(ctx_->upstream),
-      room_(executor_),
       client_id_(client_id),
       port_(port),
       proto_(p),
@@ -70,7 +69,7 @@ void link::apply(link_effects e, std::string_view reason) {
     if (e.close_socket) {
         close_socket();
         downstream_.release_all();
-        room_.notify();  // a pump waiting for upstream room sees the end
+        if (room_) room_->notify();  // a pump waiting for upstream room sees the end
     }
 }
 
@@ -83,14 +82,15 @@ void link::send_data(transport::frame_bytes frame) { ctx_->send_from(shared_from
 
 asio::awaitable<bool> link::wait_for_upstream_room() {
     auto& budget = ctx_->upstream;
+    if (!room_) room_ = std::make_unique<transport::wake_signal>(executor_);
     while (!state_.closed() && budget.full()) {
         budget.notify_on_release([weak = weak_from_this(), ex = executor_] {
             asio::post(ex, [weak] {
-                if (auto self = weak.lock()) self->room_.notify();
+                if (auto self = weak.lock()) self->room_->notify();
             });
         });
         if (!budget.full()) break;  // released before the wake was registered
-        co_await room_.wait();
+        co_await room_->wait();
     }
     co_return !state_.closed();
 }

@@ -63,7 +63,9 @@ protected:
     link_state state_;
     byte_lease downstream_;     // bytes from the runner not yet written to the local socket
     byte_lease reply_reserve_;  // upstream room held until CONNECTED or ERROR is queued
-    transport::wake_signal room_;
+    // Made on the first wait for upstream room: most links never wait, and an idle link should
+    // cost little (thousands may be open).
+    std::unique_ptr<transport::wake_signal> room_;
     std::uint32_t const client_id_;
     std::uint16_t const port_;
     protocol::proto const proto_;

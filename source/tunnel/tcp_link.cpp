@@ -23,7 +23,7 @@ constexpr std::chrono::seconds close_linger{2};
 }  // namespace
 
 tcp_link::tcp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port)
-    : link(std::move(ctx), client_id, port, protocol::proto::tcp), socket_(executor_), linger_(executor_) {}
+    : link(std::move(ctx), client_id, port, protocol::proto::tcp), socket_(executor_) {}
 
 asio::awaitable<void> tcp_link::run() {
     if (state_.closed()) co_return;  // replaced before it started
@@ -115,7 +115,7 @@ asio::awaitable<void> tcp_link::pump_up() {
             // The service closed: what it sent has gone up already; tell the runner, then flush.
             local_eof_ = true;
             apply(state_.local_eof());
-            linger_.cancel();  // a linger wait for this EOF ends now
+            if (linger_) linger_->cancel();  // a linger wait for this EOF ends now
             co_return;
         }
         if (ec) {
@@ -169,8 +169,8 @@ asio::awaitable<void> tcp_link::pump_down() {
         error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_send, ignored);
         if (!local_eof_) {
-            linger_.expires_after(close_linger);
-            co_await linger_.async_wait(use_tuple);
+            linger_ = std::make_unique<asio::steady_timer>(executor_, close_linger);
+            co_await linger_->async_wait(use_tuple);
         }
         apply(state_.flushed());
     }
@@ -186,7 +186,7 @@ void tcp_link::close_socket() {
     error_code ignored;
     socket_.close(ignored);
     pending_.clear(writing_);  // a buffer being written stays until its (now aborted) write completes
-    linger_.cancel();
+    if (linger_) linger_->cancel();
     if (opened_)
         log_info("connection closed", {{"client_id", client_id_},
                                        {"port", port_},
