@@ -481,6 +481,24 @@ BOOST_AUTO_TEST_CASE(proxy_asking_for_credentials_is_reported_and_retried) {
     BOOST_TEST(contains(warn.front(), "WARN"), warn.front());
 }
 
+BOOST_AUTO_TEST_CASE(a_proxy_that_never_answers_is_bounded_by_the_connect_timeout) {
+    // Accepts the client's connection and its CONNECT, then says nothing.
+    asio::io_context ioc;
+    tcp::acceptor silent(ioc, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    std::vector<tcp::socket> held;
+    auto const proxy = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port());
+    client_process client(args_for(ws_url(unused_tcp_port()), {"--proxy", proxy, "--connect-timeout", "1"}),
+                          env_with());
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto const start = std::chrono::steady_clock::now();
+        held.push_back(co_await silent.async_accept(asio::use_awaitable));
+        std::vector<std::string> const needles{"cannot reach runner", "proxy", "timed out"};
+        co_await expect_log_lines(client, needles, 1, 5s);
+        BOOST_TEST((std::chrono::steady_clock::now() - start < 3s));
+        held.push_back(co_await silent.async_accept(asio::use_awaitable));  // and it tries again
+    });
+}
+
 BOOST_AUTO_TEST_CASE(proxy_credentials_from_the_url_open_the_tunnel_and_stay_out_of_the_log) {
     echo_runner r;
     tinyproxy proxy({r.emu.port()}, std::pair<std::string, std::string>{"user", "password"});
