@@ -1,6 +1,5 @@
 #include "tunnel/link.hpp"
 
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <exception>
@@ -96,21 +95,20 @@ asio::awaitable<bool> link::wait_for_upstream_room() {
 }
 
 void link::spawn(asio::awaitable<void> task, char const* what) {
-    asio::co_spawn(executor_, std::move(task),
-                   asio::bind_executor(executor_, [self = shared_from_this(), what](std::exception_ptr e) {
-                       if (!e) return;
-                       // One broken connection fails alone: CLOSE to the runner, its bytes released.
-                       std::string reason = "internal error";
-                       try {
-                           std::rethrow_exception(e);
-                       } catch (std::exception const& x) {
-                           reason += std::string(": ") + x.what();
-                       } catch (...) {
-                       }
-                       log_error("connection task failed",
-                                 {{"client_id", self->client_id_}, {"task", what}, {"reason", reason}});
-                       self->fail(reason);
-                   }));
+    // The handler runs on executor_ (co_spawn's default), so it needs no binding of its own.
+    asio::co_spawn(executor_, std::move(task), [self = shared_from_this(), what](std::exception_ptr e) {
+        if (!e) return;
+        // One broken connection fails alone: CLOSE to the runner, its bytes released.
+        std::string reason = "internal error";
+        try {
+            std::rethrow_exception(e);
+        } catch (std::exception const& x) {
+            reason += std::string(": ") + x.what();
+        } catch (...) {
+        }
+        log_error("connection task failed", {{"client_id", self->client_id_}, {"task", what}, {"reason", reason}});
+        self->fail(reason);
+    });
 }
 
 void link::log_opened() const {

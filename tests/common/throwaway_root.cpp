@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace tunnel::test {
 
@@ -83,6 +84,17 @@ throwaway_root::throwaway_root() {
         add_file("/etc/hosts", "/etc/hosts");
 #ifdef TUNNEL_TESTS_SANITIZED
         fs::create_directories(in_root("/proc"));  // sanitizer runtimes read /proc/self/maps
+        // A suppressions file named in *SAN_OPTIONS must be found inside the root too.
+        for (auto const* var : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+            char const* options = std::getenv(var);
+            if (!options) continue;
+            std::string const text = options;
+            auto at = text.find("suppressions=");
+            if (at == std::string::npos) continue;
+            at += std::string_view("suppressions=").size();
+            auto const file = text.substr(at, text.find_first_of(" :", at) - at);
+            if (!file.empty() && file.front() == '/' && fs::exists(file)) add_file(file, file);
+        }
 #endif
 
         // Does the client start in there at all? (No root, no unshare, a library missing...)
