@@ -1,6 +1,7 @@
 #include "app/options.hpp"
 
 #include "cli/parse.hpp"
+#include "tunnel/port_policy.hpp"
 #include "tunnel/reach.hpp"
 
 #include <boost/program_options.hpp>
@@ -135,6 +136,24 @@ std::vector<option_spec> const& specs() {
          "https_proxy/http_proxy/all_proxy",
          "reach the runner through this HTTP proxy (http://[user:pass@]host:port)"},
         {"no-proxy", "no-proxy", {"TUNNEL_NO_PROXY"}, "[BOOL]", "false", "never use a proxy, whatever the environment says"},
+        {"allow-ports",
+         "allow-ports",
+         {"TUNNEL_ALLOW_PORTS"},
+         "LIST",
+         "all",
+         "local ports the runner may open, e.g. 22,8000-8999"},
+        {"deny-ports",
+         "deny-ports",
+         {"TUNNEL_DENY_PORTS"},
+         "LIST",
+         "none",
+         "local ports the runner may not open (wins over --allow-ports)"},
+        {"max-connections",
+         "max-connections",
+         {"TUNNEL_MAX_CONNECTIONS"},
+         "N",
+         "0",
+         "TCP connections and UDP flows open at once (0 = no limit)"},
     };
     return table;
 }
@@ -294,6 +313,20 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
         auto n = parse_size(v->value);
         if (!n || *n < c.conn_buffer) return invalid(*v, "a size of at least --conn-buffer (e.g. 64M)");
         c.session_buffer = *n;
+    }
+    for (auto const* name : {"allow-ports", "deny-ports"}) {
+        auto v = lookup(name);
+        if (!v) continue;
+        auto ranges = parse_port_list(v->value);
+        if (auto const* error = std::get_if<std::string>(&ranges))
+            return bad_input("invalid value '" + v->value + "' for " + v->origin + ": " + *error);
+        (std::string_view(name) == "allow-ports" ? c.ports.allow : c.ports.deny) =
+            std::get<std::vector<port_range>>(std::move(ranges));
+    }
+    if (auto v = lookup("max-connections")) {
+        auto n = parse_count(v->value);
+        if (!n || *n > 1'000'000) return invalid(*v, "a whole number from 0 to 1000000");
+        c.ports.max_connections = static_cast<std::size_t>(*n);
     }
     if (auto v = lookup("log-level")) {
         auto l = parse_log_level(v->value);

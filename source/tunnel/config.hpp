@@ -10,6 +10,7 @@
 #include "transport/http_headers.hpp"
 #include "transport/proxy_rules.hpp"
 #include "tunnel/backoff.hpp"
+#include "tunnel/port_policy.hpp"
 #include "tunnel/runner_url.hpp"
 
 namespace tunnel {
@@ -50,6 +51,7 @@ struct client_config {
 
     unsigned threads = 1;
     reach_config reach;
+    port_policy ports;  // --allow-ports, --deny-ports, --max-connections
 };
 
 }  // namespace tunnel

@@ -177,11 +177,19 @@ std::shared_ptr<link> session::dispatch(protocol::message const& message) {
     auto const* owner = ctx_->ids.find(h.client_id);
     switch (decide(h, owner != nullptr, stop_requested_)) {
         case frame_action::open:
-            open_link(h, false);
+        case frame_action::replace: {
+            bool const replacing = owner != nullptr;
+            // The policy is checked before any socket is made; a link being replaced is on its
+            // way out and does not count.
+            std::size_t open = ctx_->running.size();
+            if (replacing && open > 0) --open;
+            if (auto why = ctx_->config.ports.refusal(h.port, open)) {
+                refuse_connect(h, replacing, *why);
+                return nullptr;
+            }
+            open_link(h, replacing);
             return nullptr;
-        case frame_action::replace:
-            open_link(h, true);
-            return nullptr;
+        }
         case frame_action::refuse_proto:
             log_warn("connect with unknown protocol",
                      {{"client_id", h.client_id}, {"proto", static_cast<unsigned>(h.proto)}});
@@ -218,6 +226,18 @@ std::shared_ptr<link> session::dispatch(protocol::message const& message) {
             return nullptr;
     }
     return nullptr;
+}
+
+void session::refuse_connect(protocol::header const& h, bool replacing, std::string const& why) {
+    if (replacing) {
+        // The runner gave this id to someone new: the old stream is over either way.
+        auto old = *ctx_->ids.find(h.client_id);
+        ctx_->ids.release(h.client_id, old);
+        ctx_->writer.drop(old->serial());
+        old->post_replaced();
+    }
+    log_warn("connection refused by policy", {{"client_id", h.client_id}, {"port", h.port}, {"reason", why}});
+    ctx_->queue(protocol::encode(protocol::make_header(msg_type::error, h.transport(), h.client_id, h.port), why));
 }
 
 void session::open_link(protocol::header const& h, bool replacing) {

@@ -53,6 +53,7 @@ private:
     boost::asio::awaitable<void> closer(transport::ws_connection& ws);
     // Acts on one runner frame; returns the link that took DATA (its bound is checked next).
     std::shared_ptr<link> dispatch(protocol::message const& message);
+    void refuse_connect(protocol::header const& h, bool replacing, std::string const& why);
     void open_link(protocol::header const& h, bool replacing);
     // false when the runner made no room for keepalive_timeout: it stopped reading.
     boost::asio::awaitable<bool> wait_for_upstream_room();

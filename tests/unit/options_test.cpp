@@ -265,6 +265,26 @@ BOOST_AUTO_TEST_CASE(bad_reach_options_are_named_without_secrets) {
     BOOST_TEST(h.message.find("sec") == std::string::npos, h.message);
 }
 
+BOOST_AUTO_TEST_CASE(port_policy_options) {
+    auto const p = parse_ok(with({"--allow-ports", "22,80-90", "--deny-ports", "85", "--max-connections", "7"}))
+                       .client.ports;
+    BOOST_TEST(p.allow.size() == 2u);
+    BOOST_TEST(p.deny.size() == 1u);
+    BOOST_TEST(p.max_connections == 7u);
+    BOOST_TEST(p.allows(80));
+    BOOST_TEST(!p.allows(85));
+    fake_env env;
+    env.vars = {{"TUNNEL_ALLOW_PORTS", "443"}, {"TUNNEL_MAX_CONNECTIONS", "0"}};
+    auto const e = parse_ok(with({}), env).client.ports;
+    BOOST_TEST(e.allows(443));
+    BOOST_TEST(!e.allows(80));
+    BOOST_TEST(e.max_connections == 0u);
+    BOOST_TEST(parse_ok(with({})).client.ports.allow.empty());
+    expect_bad(with({"--allow-ports", "0"}), "--allow-ports");
+    expect_bad(with({"--deny-ports", "2-1"}), "ends before it starts");
+    expect_bad(with({"--max-connections", "x"}), "--max-connections");
+}
+
 BOOST_AUTO_TEST_CASE(number_parsers) {
     BOOST_TEST(parse_seconds("5")->count() == 5000);
     BOOST_TEST(parse_seconds("0.25")->count() == 250);
