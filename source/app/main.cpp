@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "cli/parse.hpp"
 #include "log/logging.hpp"
 #include "tunnel/client.hpp"
+#include "tunnel/memory_budget.hpp"
 
 namespace asio = boost::asio;
 
@@ -26,8 +28,20 @@ int main(int argc, char** argv) {
         (parsed.to_stderr ? std::cerr : std::cout) << parsed.message << std::flush;
         return parsed.exit_code;
     }
-    auto const& cfg = *parsed.config;
+    auto cfg = *parsed.config;
     tunnel::init_logging(cfg.level, cfg.format);
+    if (!cfg.session_buffer_given) {
+        auto const limit = tunnel::find_memory_limit();
+        cfg.client.session_buffer = std::max(
+            tunnel::session_buffer_for(limit ? std::optional<std::size_t>(limit->bytes) : std::nullopt),
+            cfg.client.conn_buffer);
+        if (limit)
+            tunnel::log_debug("session buffer from the memory limit", {{"limit", limit->bytes},
+                                                                       {"source", limit->source},
+                                                                       {"session_buffer", cfg.client.session_buffer}});
+        else
+            tunnel::log_debug("no memory limit found", {{"session_buffer", cfg.client.session_buffer}});
+    }
     std::signal(SIGPIPE, SIG_IGN);
 
     // TLS files and the CA source are checked once, before anything is dialled: a bad one is a

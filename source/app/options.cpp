@@ -95,7 +95,7 @@ std::vector<option_spec> const& specs() {
          "session-buffer",
          {"TUNNEL_SESSION_BUFFER"},
          "BYTES",
-         "64M",
+         "1/8 of the memory limit, 4M-64M",
          "bytes queued for all local connections together before the tunnel waits"},
         {"threads", "threads", {"TUNNEL_THREADS"}, "N", "1", "I/O threads"},
         {"tls-insecure",
@@ -313,6 +313,7 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
         auto n = parse_size(v->value);
         if (!n || *n < c.conn_buffer) return invalid(*v, "a size of at least --conn-buffer (e.g. 64M)");
         c.session_buffer = *n;
+        cfg.session_buffer_given = true;
     }
     for (auto const* name : {"allow-ports", "deny-ports"}) {
         auto v = lookup(name);

@@ -14,6 +14,7 @@ struct app_config {
     client_config client;
     log_level level = log_level::info;
     log_format format = log_format::text;
+    bool session_buffer_given = false;  // else derived from the container's memory limit
 };
 
 // Either a config to run, or something to print and an exit code (help, version, bad input).

@@ -3,7 +3,11 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 #include "harness.hpp"
 #include "runner/forwarder.hpp"
@@ -163,6 +167,49 @@ BOOST_AUTO_TEST_CASE(text_log_lines_have_timestamp_level_and_fields) {
         BOOST_TEST(line.find(" INFO ") != std::string::npos, line);
     }
     BOOST_TEST(client.log().find("container_id=c1") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(session_buffer_follows_the_memory_limit_of_its_cgroup) {
+    // A real memory cgroup with a 256 MiB limit (v1 memory controller, or v2 with memory enabled
+    // at the root): the default --session-buffer becomes an eighth of it.
+    namespace fs = std::filesystem;
+    std::string dir, limit_file;
+    if (fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {
+        dir = "/sys/fs/cgroup/memory/tunnel-client-test-" + std::to_string(::getpid());
+        limit_file = "memory.limit_in_bytes";
+    } else if (fs::exists("/sys/fs/cgroup/cgroup.controllers")) {
+        std::ofstream("/sys/fs/cgroup/cgroup.subtree_control") << "+memory";
+        dir = "/sys/fs/cgroup/tunnel-client-test-" + std::to_string(::getpid());
+        limit_file = "memory.max";
+    }
+    BOOST_REQUIRE_MESSAGE(!dir.empty(), "no memory cgroup controller mounted under /sys/fs/cgroup");
+    std::error_code ec;
+    fs::create_directory(dir, ec);
+    BOOST_REQUIRE_MESSAGE(!ec, "cannot create " << dir << " (run as root, as CI does): " << ec.message());
+    struct remove_dir {
+        std::string path;
+        ~remove_dir() { ::rmdir(path.c_str()); }
+    } cleanup{dir};
+    { std::ofstream(dir + "/" + limit_file) << (256 * 1024 * 1024); }
+
+    auto args = client_args(unused_tcp_port(), "c1", {"--log-level", "debug"});
+    std::vector<std::string> wrapper{"-c", "echo $$ > " + dir + "/cgroup.procs && exec \"$0\" \"$@\"", client_path()};
+    wrapper.insert(wrapper.end(), args.begin(), args.end());
+    {
+        auto client = client_process::run_program("/bin/sh", wrapper);
+        asio::io_context ioc;
+        run_test(ioc, [&]() -> asio::awaitable<void> {
+            co_await wait_until(
+                [&] { return client->log().find("session buffer from the memory limit") != std::string::npos; }, 5s,
+                "the memory limit in the log");
+        });
+        auto const log = client->log();
+        BOOST_TEST(log.find("limit=268435456") != std::string::npos, log);
+        BOOST_TEST(log.find("session_buffer=33554432") != std::string::npos, log);
+        BOOST_TEST(log.find(dir) != std::string::npos, log);
+        client->send_signal(SIGTERM);
+        BOOST_TEST(client->wait_exit_blocking(5s).has_value());
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
