@@ -30,6 +30,12 @@ int main(int argc, char** argv) {
     }
     auto cfg = *parsed.config;
     tunnel::init_logging(cfg.level, cfg.format);
+    if (cfg.log_file) {
+        if (auto const error = tunnel::log_to_file(*cfg.log_file); !error.empty()) {
+            std::cerr << tunnel::cli::usage_error_text("tunnel-client", error) << std::flush;
+            return 2;
+        }
+    }
     if (!cfg.session_buffer_given) {
         auto const limit = tunnel::find_memory_limit();
         cfg.client.session_buffer = std::max(
@@ -86,6 +92,18 @@ int main(int argc, char** argv) {
     };
     signals.async_wait(on_signal);
 
+    // SIGHUP: reopen the log file (after logrotate moved it away); never the default (exit).
+    asio::signal_set hangup(control, SIGHUP);
+    std::function<void(boost::system::error_code, int)> on_hangup = [&](boost::system::error_code ec, int) {
+        if (ec) return;
+        if (cfg.log_file) {
+            tunnel::reopen_log_file();
+            tunnel::log_info("log file reopened", {{"path", cfg.log_file->path}});
+        }
+        hangup.async_wait(on_hangup);
+    };
+    hangup.async_wait(on_hangup);
+
     tunnel::log_info("tunnel-client starting", {{"version", TUNNEL_VERSION},
                                                 {"container_id", cfg.client.container_id},
                                                 {"runner", cfg.client.endpoint.url()}});
@@ -101,6 +119,7 @@ int main(int argc, char** argv) {
         }
         boost::system::error_code ignored;
         signals.cancel(ignored);
+        hangup.cancel(ignored);
         hard_deadline.cancel();
     }));
 

@@ -55,6 +55,24 @@ std::vector<option_spec> const& specs() {
          "give up after N consecutive failed attempts (0 = never)"},
         {"log-level", "log-level", {"LOG_LEVEL"}, "LEVEL", "info", "trace, debug, info, warn, error or off"},
         {"log-format", "log-format", {"TUNNEL_LOG_FORMAT"}, "FORMAT", "text", "text or json"},
+        {"log-file",
+         "log-file",
+         {"TUNNEL_LOG_FILE"},
+         "PATH",
+         "stderr",
+         "write the log to this file, rotated by size; SIGHUP reopens it"},
+        {"log-max-size",
+         "log-max-size",
+         {"TUNNEL_LOG_MAX_SIZE"},
+         "BYTES",
+         "10M",
+         "rotate the log file at this size (at least 16K)"},
+        {"log-max-files",
+         "log-max-files",
+         {"TUNNEL_LOG_MAX_FILES"},
+         "N",
+         "3",
+         "log files kept, the current one included (2 to 1000)"},
         {"max-reconnect-delay",
          "max-reconnect-delay",
          {"TUNNEL_MAX_RECONNECT_DELAY"},
@@ -333,6 +351,20 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
         auto l = parse_log_level(v->value);
         if (!l) return invalid(*v, "trace, debug, info, warn, error or off");
         cfg.level = *l;
+    }
+    if (auto v = lookup("log-file")) {
+        if (v->value.empty() || v->value.back() == '/') return invalid(*v, "a file path");
+        cfg.log_file = log_file_options{v->value};
+    }
+    if (auto v = lookup("log-max-size")) {
+        auto n = parse_size(v->value);
+        if (!n || *n < 16 * 1024) return invalid(*v, "a size of at least 16K (e.g. 10M)");
+        if (cfg.log_file) cfg.log_file->max_size = *n;
+    }
+    if (auto v = lookup("log-max-files")) {
+        auto n = parse_count(v->value);
+        if (!n || *n < 2 || *n > 1000) return invalid(*v, "a whole number from 2 to 1000");
+        if (cfg.log_file) cfg.log_file->max_files = static_cast<unsigned>(*n);
     }
     if (auto v = lookup("log-format")) {
         auto f = parse_log_format(v->value);

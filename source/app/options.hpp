@@ -15,6 +15,7 @@ struct app_config {
     log_level level = log_level::info;
     log_format format = log_format::text;
     bool session_buffer_given = false;  // else derived from the container's memory limit
+    std::optional<log_file_options> log_file;  // else stderr
 };
 
 // Either a config to run, or something to print and an exit code (help, version, bad input).

@@ -7,12 +7,19 @@
 #include <boost/log/attributes/value_extraction.hpp>
 #include <boost/log/core.hpp>
 #include <boost/log/sinks/sync_frontend.hpp>
+#include <boost/log/sinks/text_file_backend.hpp>
 #include <boost/log/sinks/text_ostream_backend.hpp>
 #include <boost/log/sources/record_ostream.hpp>
 #include <boost/log/sources/severity_logger.hpp>
 #include <boost/log/utility/manipulators/add_value.hpp>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <variant>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <mutex>
 
 namespace tunnel {
 
@@ -24,6 +31,13 @@ std::atomic<log_level> current_level{log_level::info};
 std::atomic<log_format> current_format{log_format::text};
 
 using sink_type = blog::sinks::synchronous_sink<blog::sinks::text_ostream_backend>;
+using file_sink_type = blog::sinks::synchronous_sink<blog::sinks::text_file_backend>;
+
+// The installed sinks: stderr until log_to_file, then the file (replaced on reopen).
+std::mutex sinks_mutex;
+boost::shared_ptr<sink_type> stderr_sink;
+boost::shared_ptr<file_sink_type> file_sink;
+std::optional<log_file_options> file_options;
 
 std::string lower(std::string_view text) {
     std::string out(text);
@@ -169,16 +183,72 @@ std::string render_fields(log_format format, std::initializer_list<log_field> fi
 void init_logging(log_level level, log_format format) {
     current_level = level;
     current_format = format;
+    std::lock_guard lock(sinks_mutex);
     static bool installed = false;
     if (installed) return;
     installed = true;
     auto backend = boost::make_shared<blog::sinks::text_ostream_backend>();
     backend->add_stream(boost::shared_ptr<std::ostream>(&std::cerr, boost::null_deleter()));
     backend->auto_flush(true);
-    auto sink = boost::make_shared<sink_type>(backend);
-    sink->set_formatter(&format_record);
-    blog::core::get()->add_sink(sink);
+    stderr_sink = boost::make_shared<sink_type>(backend);
+    stderr_sink->set_formatter(&format_record);
+    blog::core::get()->add_sink(stderr_sink);
     blog::core::get()->add_global_attribute("TimeStamp", blog::attributes::utc_clock());
+}
+
+namespace {
+
+// A file sink for options: appends to the current file, rotates it at max_size into PATH.N in the
+// same directory, where the collector keeps the newest max_files - 1.
+std::variant<boost::shared_ptr<file_sink_type>, std::string> make_file_sink(log_file_options const& o) {
+    namespace keywords = blog::keywords;
+    std::filesystem::path const path = std::filesystem::absolute(o.path);
+    {
+        std::ofstream probe(path, std::ios::app);  // fails early, with a reason, where Boost.Log would throw
+        if (!probe) return "--log-file " + o.path + ": cannot open it for writing (" + std::strerror(errno) + ")";
+    }
+    try {
+        auto backend = boost::make_shared<blog::sinks::text_file_backend>(
+            keywords::file_name = path.string(), keywords::target_file_name = path.filename().string() + ".%N",
+            keywords::open_mode = std::ios_base::out | std::ios_base::app, keywords::rotation_size = o.max_size,
+            keywords::enable_final_rotation = false);
+        backend->auto_flush(true);
+        backend->set_file_collector(blog::sinks::file::make_collector(
+            keywords::target = path.parent_path().string(), keywords::max_files = o.max_files - 1));
+        backend->scan_for_files(blog::sinks::file::scan_matching);
+        auto sink = boost::make_shared<file_sink_type>(backend);
+        sink->set_formatter(&format_record);
+        return sink;
+    } catch (std::exception const& e) {
+        return "--log-file " + o.path + ": " + e.what();
+    }
+}
+
+}  // namespace
+
+std::string log_to_file(log_file_options const& options) {
+    auto made = make_file_sink(options);
+    if (auto const* error = std::get_if<std::string>(&made)) return *error;
+    std::lock_guard lock(sinks_mutex);
+    auto core = blog::core::get();
+    if (stderr_sink) core->remove_sink(stderr_sink);
+    if (file_sink) core->remove_sink(file_sink);
+    file_sink = std::get<0>(std::move(made));
+    file_options = options;
+    core->add_sink(file_sink);
+    return {};
+}
+
+void reopen_log_file() {
+    std::lock_guard lock(sinks_mutex);
+    if (!file_options) return;
+    auto made = make_file_sink(*file_options);
+    if (std::holds_alternative<std::string>(made)) return;  // keep writing where we were
+    auto core = blog::core::get();
+    core->remove_sink(file_sink);
+    file_sink->flush();
+    file_sink = std::get<0>(std::move(made));
+    core->add_sink(file_sink);
 }
 
 bool log_enabled(log_level level) {

@@ -40,6 +40,19 @@ private:
 // Installs the stderr sink. Safe to call again (replaces the settings).
 void init_logging(log_level level, log_format format);
 
+// Where the log goes instead of stderr: a file rotated by size (Boost.Log's file backend), each
+// line flushed. The current file keeps its name; rotated ones are PATH.N (N counts up) in the same
+// directory, and only the newest max_files - 1 of them are kept.
+struct log_file_options {
+    std::string path;
+    std::uintmax_t max_size = 10 * 1024 * 1024;
+    unsigned max_files = 3;  // the current file included
+};
+// Sends the log to the file from now on. Returns an error (one line) if it cannot be opened.
+std::string log_to_file(log_file_options const& options);
+// Closes and reopens the log file by its name (after an external rotation moved it away); SIGHUP.
+void reopen_log_file();
+
 bool log_enabled(log_level level);
 void log_write(log_level level, std::string_view message, std::initializer_list<log_field> fields);
 

@@ -6,6 +6,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -210,6 +212,94 @@ BOOST_AUTO_TEST_CASE(session_buffer_follows_the_memory_limit_of_its_cgroup) {
         client->send_signal(SIGTERM);
         BOOST_TEST(client->wait_exit_blocking(5s).has_value());
     }
+}
+
+namespace {
+// The log files in dir: name -> size.
+std::map<std::string, std::uintmax_t> files_in(std::string const& dir) {
+    std::map<std::string, std::uintmax_t> out;
+    std::error_code ec;
+    for (auto const& e : std::filesystem::directory_iterator(dir, ec)) {
+        auto const size = e.file_size(ec);  // the client may rotate it away meanwhile
+        if (!ec) out[e.path().filename().string()] = size;
+    }
+    return out;
+}
+struct temp_dir {
+    temp_dir() {
+        char tmpl[] = "/tmp/tunnel-log-test-XXXXXX";
+        BOOST_REQUIRE(::mkdtemp(tmpl));
+        path = tmpl;
+    }
+    ~temp_dir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+    std::string path;
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(log_file_rotates_by_size_and_keeps_at_most_n_files) {
+    temp_dir dir;
+    auto const file = dir.path + "/client.log";
+    // A runner that is never there: every attempt logs a few lines, quickly.
+    client_process client(client_args(unused_tcp_port(), "c1",
+                                      {"--log-file", file, "--log-max-size", "16K", "--log-max-files", "3",
+                                       "--log-level", "debug", "--reconnect-delay", "0.001",
+                                       "--max-reconnect-delay", "0.001"}));
+    asio::io_context ioc;
+    std::size_t rotations_seen = 0;
+    std::set<std::string> names;
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        // Watch until the file has been rotated several times over.
+        co_await wait_until(
+            [&] {
+                for (auto const& [name, size] : files_in(dir.path)) {
+                    names.insert(name);
+                    BOOST_TEST(size <= 16u * 1024 + 512, name << " is " << size << " bytes");
+                }
+                auto const now = files_in(dir.path);
+                BOOST_TEST(now.size() <= 3u);
+                rotations_seen = names.size() > 1 ? names.size() - 1 : 0;
+                return rotations_seen >= 4;
+            },
+            20s, "four rotations of the log file");
+    });
+    BOOST_TEST(client.log().empty(), "stderr should stay empty: " << client.log());
+    std::string seen;
+    for (auto const& n : names) seen += n + " ";
+    BOOST_TEST(names.count("client.log") == 1u, "files seen: " << seen);  // the current file
+}
+
+BOOST_AUTO_TEST_CASE(sighup_reopens_the_log_file_after_it_was_moved_away) {
+    temp_dir dir;
+    auto const file = dir.path + "/client.log";
+    client_process client(client_args(unused_tcp_port(), "c1", {"--log-file", file, "--reconnect-delay", "0.2"}));
+    asio::io_context ioc;
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto const has = [](std::string const& path, std::string const& text) {
+            std::ifstream in(path);
+            std::ostringstream all;
+            all << in.rdbuf();
+            return all.str().find(text) != std::string::npos;
+        };
+        co_await wait_until([&] { return has(file, "tunnel-client starting"); }, 5s, "the first lines");
+        std::filesystem::rename(file, dir.path + "/client.log.old");  // what logrotate does
+        client.send_signal(SIGHUP);
+        co_await wait_until([&] { return has(file, "log file reopened"); }, 5s, "a new file after SIGHUP");
+        co_await wait_until([&] { return has(file, "cannot reach runner"); }, 5s, "later lines in the new file");
+        BOOST_TEST(!has(dir.path + "/client.log.old", "log file reopened"));
+    });
+    BOOST_TEST(!client.poll_exit().has_value());  // SIGHUP does not end it
+}
+
+BOOST_AUTO_TEST_CASE(bad_log_file_options_are_usage_errors) {
+    expect_exit_2(client_args(unused_tcp_port(), "c1", {"--log-file", "/nonexistent/dir/client.log"}),
+                  "/nonexistent/dir/client.log");
+    expect_exit_2(client_args(unused_tcp_port(), "c1", {"--log-file", "/tmp/x.log", "--log-max-size", "1K"}),
+                  "--log-max-size");
+    expect_exit_2(client_args(unused_tcp_port(), "c1", {"--log-file", "/tmp/x.log", "--log-max-files", "1"}),
+                  "--log-max-files");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
