@@ -236,6 +236,30 @@ BOOST_AUTO_TEST_CASE(connect_flood_to_a_refused_port_keeps_memory_bounded, *boos
         45s);
 }
 
+BOOST_AUTO_TEST_CASE(connect_flood_with_max_connections_opens_no_more_and_keeps_memory_bounded,
+                     *boost::unit_test::precondition(unsanitized)) {
+    // With --max-connections the bound no longer depends on the descriptor limit: every CONNECT
+    // over it is answered with ERROR and opens nothing.
+    asio::io_context ioc;
+    tcp_service holder(ioc.get_executor(), hold_handler);
+    flood_runner runner(ioc.get_executor());
+    client_process client(client_args(runner.raw.port(), "c1", {"--log-level", "error", "--max-connections", "500"}));
+    run_test(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            auto const port = holder.port();
+            auto const connect = [port](std::uint32_t i) {
+                return make_frame(msg_type::connect, proto::tcp, i, port);
+            };
+            auto const report = co_await flood(client, runner, connect, 50'000'000);
+            BOOST_TEST_MESSAGE("open port, --max-connections 500: the service accepted " << holder.accepted()
+                                                                                         << " connections");
+            check_bounded(report, "CONNECT flood, open port, --max-connections 500");
+            BOOST_TEST(holder.accepted() <= 500u);
+        },
+        45s);
+}
+
 BOOST_AUTO_TEST_CASE(connect_flood_to_an_open_port_keeps_memory_bounded, *boost::unit_test::precondition(unsanitized)) {
     asio::io_context ioc;
     tcp_service holder(ioc.get_executor(), hold_handler);
