@@ -7,7 +7,7 @@ packages=(
     libboost1.81-dev libboost-log1.81-dev libboost-program-options1.81-dev libboost-test1.81-dev
     libboost-url1.81-dev libboost-json1.81-dev libssl-dev
     python3 socat procps
-    tinyproxy openssl util-linux
+    tinyproxy openssl util-linux supervisor
 )
 # The ThreadSanitizer build uses clang and its runtime.
 if [ "${1:-}" = "tsan" ]; then packages+=(clang-14 libclang-rt-14-dev); fi
