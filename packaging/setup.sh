@@ -9,8 +9,8 @@ packages=(
     python3 socat procps
     tinyproxy openssl util-linux supervisor
 )
-# The ThreadSanitizer build uses clang and its runtime.
-if [ "${1:-}" = "tsan" ]; then packages+=(clang-14 libclang-rt-14-dev); fi
+# The ThreadSanitizer and fuzz builds use clang and its runtimes (libFuzzer).
+if [ "${1:-}" = "tsan" ] || [ "${1:-}" = "fuzz" ]; then packages+=(clang-14 libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,7 @@
 #   packaging/test.sh            debug build
 #   packaging/test.sh asan       AddressSanitizer + UBSan build
 #   packaging/test.sh tsan       ThreadSanitizer build (clang 14), clients on 4 threads
+#   packaging/test.sh fuzz       the libFuzzer targets (clang 14, ASan + UBSan), a minute each
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-debug}"
