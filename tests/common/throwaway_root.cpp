@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -65,7 +66,7 @@ std::vector<std::string> shared_objects(std::string const& binary) {
 
 }  // namespace
 
-throwaway_root::throwaway_root() {
+throwaway_root::throwaway_root(std::string binary) {
     if (::geteuid() != 0)
         throw std::runtime_error(
             "throwaway_root needs root (unshare --mount, chroot): run these tests as root, as CI does");
@@ -76,11 +77,11 @@ throwaway_root::throwaway_root() {
     if (!::mkdtemp(tmpl)) throw std::runtime_error("throwaway_root: mkdtemp failed");
     root_ = tmpl;
     try {
-        fs::copy_file(client_path(), in_root("/tunnel-client"));
+        fs::copy_file(binary, in_root("/tunnel-client"));
         fs::permissions(in_root("/tunnel-client"), fs::perms::owner_all | fs::perms::group_read |
                                                        fs::perms::group_exec | fs::perms::others_read |
                                                        fs::perms::others_exec);
-        for (auto const& lib : shared_objects(client_path())) add_file(lib, lib);
+        for (auto const& lib : shared_objects(binary)) add_file(lib, lib);
         add_file("/etc/hosts", "/etc/hosts");
 #ifdef TUNNEL_TESTS_SANITIZED
         fs::create_directories(in_root("/proc"));  // sanitizer runtimes read /proc/self/maps
@@ -127,6 +128,14 @@ void throwaway_root::add_file(std::string const& src, std::string const& path_in
     fs::create_directories(dst.parent_path());
     // Follows symbolic links: the root gets the content, not a link that points outside it.
     fs::copy_file(src, dst, fs::copy_options::overwrite_existing);
+}
+
+std::vector<std::string> throwaway_root::files() const {
+    std::vector<std::string> out;
+    for (auto const& e : fs::recursive_directory_iterator(root_))
+        if (e.is_regular_file()) out.push_back(e.path().string().substr(root_.size()));
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 bool throwaway_root::exists(std::string const& path_in_root) const {

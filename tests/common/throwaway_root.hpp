@@ -17,7 +17,8 @@ namespace tunnel::test {
 
 class throwaway_root {
 public:
-    throwaway_root();
+    // binary: the tunnel-client to copy in (the test build's, or the static one).
+    explicit throwaway_root(std::string binary = client_path());
     ~throwaway_root();
     throwaway_root(throwaway_root const&) = delete;
     throwaway_root& operator=(throwaway_root const&) = delete;
@@ -28,6 +29,8 @@ public:
     void add_file(std::string const& src, std::string const& path_in_root);
     // Whether path_in_root exists inside the root.
     bool exists(std::string const& path_in_root) const;
+    // Every regular file in the root, as absolute paths inside it, sorted.
+    std::vector<std::string> files() const;
 
     // tunnel-client inside the root, with args; env as for client_process.
     std::unique_ptr<client_process> run_client(std::vector<std::string> args,

@@ -273,6 +273,22 @@ BOOST_AUTO_TEST_CASE(no_ca_anywhere_is_a_usage_error_that_names_ca_file) {
     BOOST_TEST(r.emu.sessions_accepted() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(the_static_binary_runs_in_an_empty_root) {
+#ifndef TUNNEL_STATIC_CLIENT_PATH
+    BOOST_TEST_MESSAGE("skipped: the static client is built in the unsanitized presets only");
+#else
+    // Only the binary and /etc/hosts: no shared library, no CA store, nothing of the host's.
+    throwaway_root root(TUNNEL_STATIC_CLIENT_PATH);  // the constructor runs --version in it
+    auto const files = root.files();
+    BOOST_TEST((files == std::vector<std::string>{"/etc/hosts", "/tunnel-client"}),
+               "the root holds more than the binary and /etc/hosts");
+    echo_runner r;
+    auto client = root.run_client(args_for(ws_url(r.emu.port())), env_with());
+    run_test(
+        r.ioc, [&]() -> asio::awaitable<void> { co_await expect_tunnel(r.emu, *client, 31); }, 40s);
+#endif
+}
+
 // ---- client certificates and names ----------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(mtls_with_client_certificate_opens_the_tunnel) {
