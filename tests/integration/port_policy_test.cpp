@@ -13,7 +13,7 @@ using protocol::proto;
 
 namespace {
 
-std::string const_str(std::uint16_t port) { return std::to_string(port); }
+std::string port_text(std::uint16_t port) { return std::to_string(port); }
 
 void expect_usage_error(std::vector<std::string> extra, std::string const& mention) {
     client_process client(client_args(unused_tcp_port(), "c1", std::move(extra)));
@@ -38,17 +38,17 @@ BOOST_AUTO_TEST_CASE(ports_outside_the_policy_get_error_and_no_socket) {
     tcp_service unlisted(ioc.get_executor(), echo_handler);
     runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
     client_process client(client_args(listener.port(), "c1",
-                                      {"--allow-ports", const_str(echo.port()) + "," + const_str(denied.port()),
-                                       "--deny-ports", const_str(denied.port())}));
+                                      {"--allow-ports", port_text(echo.port()) + "," + port_text(denied.port()),
+                                       "--deny-ports", port_text(denied.port())}));
     run_test(ioc, [&]() -> asio::awaitable<void> {
         auto peer = co_await accept_peer(listener);
         peer->send(make_frame(msg_type::connect, proto::tcp, 1, denied.port()));
         peer->send(make_frame(msg_type::data, proto::tcp, 1, denied.port(), "dropped"));
         auto e1 = co_await expect_frame(*peer, msg_type::error, 1);
-        BOOST_TEST(e1.text() == "port " + const_str(denied.port()) + " not allowed");
+        BOOST_TEST(e1.text() == "port " + port_text(denied.port()) + " not allowed");
         peer->send(make_frame(msg_type::connect, proto::udp, 2, unlisted.port()));
         auto e2 = co_await expect_frame(*peer, msg_type::error, 2);
-        BOOST_TEST(e2.text() == "port " + const_str(unlisted.port()) + " not allowed");
+        BOOST_TEST(e2.text() == "port " + port_text(unlisted.port()) + " not allowed");
         BOOST_TEST((e2.header.transport() == proto::udp));
 
         peer->send(make_frame(msg_type::connect, proto::tcp, 3, echo.port()));
