@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "transport/ascii.hpp"
+
 namespace tunnel::transport {
 
 namespace {
@@ -27,21 +29,13 @@ std::string_view trim_blanks(std::string_view s) {
     return s;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
 
 // Headers the WebSocket handshake owns: a user value would break or duplicate them.
 bool is_reserved(std::string_view name) {
     for (std::string_view r : {"Host", "Upgrade", "Connection", "Content-Length", "Transfer-Encoding"})
-        if (iequals(name, r)) return true;
+        if (iequals_ascii(name, r)) return true;
     constexpr std::string_view websocket = "Sec-WebSocket-";
-    return name.size() >= websocket.size() && iequals(name.substr(0, websocket.size()), websocket);
+    return name.size() >= websocket.size() && iequals_ascii(name.substr(0, websocket.size()), websocket);
 }
 
 // The name as it can appear in a one-line message: control and non-ASCII bytes as \xNN.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "transport/ascii.hpp"
 #include "transport/http_headers.hpp"
 
 namespace tunnel::transport {
@@ -17,14 +18,6 @@ constexpr auto npos = std::string_view::npos;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
 
 std::string_view trim(std::string_view s) {
     auto const blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
@@ -134,10 +127,10 @@ std::optional<no_proxy_entry> parse_entry(std::string_view text) {
 
 // "example.com" matches "example.com" and "a.example.com", not "badexample.com".
 bool name_matches(std::string_view host, std::string_view pattern) {
-    if (host.size() == pattern.size()) return iequals(host, pattern);
+    if (host.size() == pattern.size()) return iequals_ascii(host, pattern);
     if (host.size() < pattern.size()) return false;
     std::size_t const start = host.size() - pattern.size();
-    return host[start - 1] == '.' && iequals(host.substr(start), pattern);
+    return host[start - 1] == '.' && iequals_ascii(host.substr(start), pattern);
 }
 
 bool is_scheme(std::string_view s) {
@@ -189,7 +182,7 @@ std::variant<proxy_url, std::string> parse_proxy_url(std::string_view text) {
                               one_line(last_at == npos ? rest : rest.substr(last_at + 1));
     auto const fail = [&](std::string_view why) { return "proxy URL '" + shown + "' " + std::string(why); };
 
-    if (!scheme.empty() && !iequals(scheme, "http"))
+    if (!scheme.empty() && !iequals_ascii(scheme, "http"))
         return fail("uses " + one_line(scheme) + "://: only http:// proxies are supported");
     for (char c : text)
         if (is_space_or_control(c))
