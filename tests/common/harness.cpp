@@ -541,6 +541,14 @@ std::shared_ptr<asio::ssl::context> self_signed_server_context() {
     return ctx;
 }
 
+std::vector<std::string> lines_of(std::string const& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) lines.push_back(line);
+    return lines;
+}
+
 std::uint16_t unused_tcp_port() {
     asio::io_context ioc;
     tcp::acceptor a(ioc, tcp::endpoint(asio::ip::address_v4::loopback(), 0));

@@ -41,6 +41,9 @@ asio::awaitable<void> pause(std::chrono::milliseconds d);
 asio::awaitable<void> wait_until(std::function<bool()> pred, std::chrono::milliseconds timeout,
                                  std::string const& what);
 
+// The non-empty lines of text (a log), in order.
+std::vector<std::string> lines_of(std::string const& text);
+
 // ---- tunnel-client as a child process -------------------------------------------------------
 
 std::string client_path();

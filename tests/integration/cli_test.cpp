@@ -20,14 +20,6 @@ using protocol::proto;
 
 namespace {
 
-std::vector<std::string> lines_of(std::string const& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty()) lines.push_back(line);
-    return lines;
-}
-
 void expect_exit_2(std::vector<std::string> args, std::string const& mention,
                    std::map<std::string, std::string> env = {}) {
     client_process client(args, env);

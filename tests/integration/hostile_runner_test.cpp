@@ -40,6 +40,11 @@ asio::awaitable<void> hold_handler(tcp::socket s) {
     }
 }
 
+// CONNECT i for port, as a flood's frame maker.
+std::function<bytes(std::uint32_t)> connects_to(std::uint16_t port) {
+    return [port](std::uint32_t i) { return make_frame(msg_type::connect, proto::tcp, i, port); };
+}
+
 struct flood_report {
     std::size_t frames = 0;
     std::size_t baseline_kib = 0;      // VmRSS with the tunnel up, before the flood
@@ -227,10 +232,7 @@ BOOST_AUTO_TEST_CASE(connect_flood_to_a_refused_port_keeps_memory_bounded, *boos
     run_test(
         ioc,
         [&]() -> asio::awaitable<void> {
-            auto const connect = [refused](std::uint32_t i) {
-                return make_frame(msg_type::connect, proto::tcp, i, refused);
-            };
-            auto const report = co_await flood(client, runner, connect, 50'000'000);
+            auto const report = co_await flood(client, runner, connects_to(refused), 50'000'000);
             check_bounded(report, "CONNECT flood, refused port");
         },
         45s);
@@ -247,11 +249,7 @@ BOOST_AUTO_TEST_CASE(connect_flood_with_max_connections_opens_no_more_and_keeps_
     run_test(
         ioc,
         [&]() -> asio::awaitable<void> {
-            auto const port = holder.port();
-            auto const connect = [port](std::uint32_t i) {
-                return make_frame(msg_type::connect, proto::tcp, i, port);
-            };
-            auto const report = co_await flood(client, runner, connect, 50'000'000);
+            auto const report = co_await flood(client, runner, connects_to(holder.port()), 50'000'000);
             BOOST_TEST_MESSAGE("open port, --max-connections 500: the service accepted " << holder.accepted()
                                                                                          << " connections");
             check_bounded(report, "CONNECT flood, open port, --max-connections 500");
@@ -269,11 +267,7 @@ BOOST_AUTO_TEST_CASE(connect_flood_to_an_open_port_keeps_memory_bounded, *boost:
     run_test(
         ioc,
         [&]() -> asio::awaitable<void> {
-            auto const port = holder.port();
-            auto const connect = [port](std::uint32_t i) {
-                return make_frame(msg_type::connect, proto::tcp, i, port);
-            };
-            auto const report = co_await flood(client, runner, connect, 50'000'000);
+            auto const report = co_await flood(client, runner, connects_to(holder.port()), 50'000'000);
             BOOST_TEST_MESSAGE("open port: the service accepted " << holder.accepted() << " connections");
             check_bounded(report, "CONNECT flood, open port");
         },

@@ -38,14 +38,6 @@ bool contains(std::string const& text, std::string const& needle) {
     return text.find(needle) != std::string::npos;
 }
 
-std::vector<std::string> lines_of(std::string const& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty()) lines.push_back(line);
-    return lines;
-}
-
 // The log lines that contain every one of needles (in any case).
 std::vector<std::string> lines_with(std::string const& log, std::vector<std::string> const& needles) {
     std::vector<std::string> out;
