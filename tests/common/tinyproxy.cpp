@@ -3,15 +3,20 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -33,9 +38,23 @@ std::size_t count_of(std::string const& text, std::string const& needle) {
     return n;
 }
 
-void nap_5ms() {
-    timespec ts{0, 5'000'000};
-    ::nanosleep(&ts, nullptr);
+// A descriptor that becomes readable when process pid ends (Linux pidfd).
+int process_fd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+// Waits for an event on any of fds (a file in a watched directory changed, a process ended), at
+// most until deadline; drains inotify events so the next wait blocks again.
+void wait_for_event(std::initializer_list<int> fds, std::chrono::steady_clock::time_point deadline) {
+    std::vector<pollfd> polled;
+    for (int fd : fds)
+        if (fd >= 0) polled.push_back({fd, POLLIN, 0});
+    auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    ::poll(polled.data(), polled.size(), static_cast<int>(std::max<std::int64_t>(0, left.count())));
+}
+
+void drain(int inotify_fd) {
+    alignas(inotify_event) char buf[4096];
+    while (::read(inotify_fd, buf, sizeof buf) > 0) {
+    }
 }
 
 }  // namespace
@@ -97,10 +116,18 @@ tinyproxy::tinyproxy(std::vector<std::uint16_t> connect_ports,
         }
         ::close(out_fd);
 
-        // It logs "Starting main loop. Accepting connections." after its socket listens.
+        // It logs "Starting main loop. Accepting connections." after its socket listens: wait for
+        // changes to its log (or its end), up to the deadline.
+        int const watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (watch >= 0) ::inotify_add_watch(watch, dir_.c_str(), IN_MODIFY | IN_CREATE | IN_CLOSE_WRITE);
+        int const ended = process_fd(pid_);
         auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        bool ready = false;
         for (;;) {
-            if (read_file(log_path_).find("Accepting connections") != std::string::npos) return;
+            if (read_file(log_path_).find("Accepting connections") != std::string::npos) {
+                ready = true;
+                break;
+            }
             int status = 0;
             if (::waitpid(pid_, &status, WNOHANG) == pid_) {
                 pid_ = -1;
@@ -114,8 +141,12 @@ tinyproxy::tinyproxy(std::vector<std::uint16_t> connect_ports,
                 stop();
                 break;
             }
-            nap_5ms();  // polls the log, with the deadline above
+            wait_for_event({watch, ended}, deadline);
+            if (watch >= 0) drain(watch);
         }
+        if (watch >= 0) ::close(watch);
+        if (ended >= 0) ::close(ended);
+        if (ready) return;
     }
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
@@ -132,6 +163,7 @@ tinyproxy::~tinyproxy() {
 
 void tinyproxy::stop() {
     if (pid_ <= 0) return;
+    int const ended = process_fd(pid_);
     ::kill(pid_, SIGTERM);
     auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     int status = 0;
@@ -142,8 +174,9 @@ void tinyproxy::stop() {
             ::waitpid(pid_, &status, 0);
             break;
         }
-        nap_5ms();
+        wait_for_event({ended}, deadline);  // wakes when it ends
     }
+    if (ended >= 0) ::close(ended);
     pid_ = -1;
 }
 
