@@ -1,8 +1,10 @@
-// tunnel-client: parse options, then run the reconnect loop until a signal or giving up.
+// tunnel-client: parse options, claim this container id's control endpoint, then run the
+// reconnect loop until a signal, a stop request or giving up. `status` and `health` only ask.
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -11,10 +13,15 @@
 #include <cstdlib>
 #include <iostream>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
+#include "app/commands.hpp"
 #include "app/options.hpp"
 #include "cli/parse.hpp"
+#include "control/endpoint.hpp"
+#include "control/instance.hpp"
+#include "control/server.hpp"
 #include "log/logging.hpp"
 #include "tunnel/client.hpp"
 #include "tunnel/memory_budget.hpp"
@@ -22,6 +29,7 @@
 namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
+    if (auto const code = tunnel::app::run_command(argc, argv, std::cout, std::cerr)) return *code;
     auto const parsed =
         tunnel::app::parse_options(argc, argv, [](char const* name) { return std::getenv(name); });
     if (!parsed.config) {
@@ -58,6 +66,25 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    // One client per container id: the control endpoint's name is the claim.
+    auto const endpoint = tunnel::control::endpoint_name(cfg.client.container_id);
+    tunnel::control::claim_options claim_opts;
+    claim_opts.replace = cfg.replace;
+    auto claim = tunnel::control::claim_endpoint(endpoint, claim_opts);
+    if (auto const* other = std::get_if<tunnel::control::held_by_other>(&claim)) {
+        std::cerr << "tunnel-client: another tunnel-client"
+                  << (other->pid ? " (pid " + std::to_string(other->pid) + ")" : std::string())
+                  << " already runs for container " << cfg.client.container_id;
+        if (!other->detail.empty()) std::cerr << " (" << other->detail << ")";
+        std::cerr << (cfg.replace ? "\n" : "; give --replace to take over\n") << std::flush;
+        return 4;
+    }
+    if (auto const* failed = std::get_if<tunnel::control::claim_failed>(&claim))
+        tunnel::log_warn("running without a control endpoint (status, health and the one-instance check are off)",
+                         {{"reason", failed->reason}});
+    else if (cfg.replace)
+        tunnel::log_debug("control endpoint claimed", {{"name", tunnel::control::display_name(endpoint)}});
+
     asio::io_context ioc(static_cast<int>(cfg.client.threads));
     tunnel::client client(ioc.get_executor(), cfg.client, std::get<0>(std::move(dial)));
 
@@ -69,6 +96,17 @@ int main(int argc, char** argv) {
     int exit_code = 0;
     bool shutting_down = false;
     bool forced = false;
+    auto begin_shutdown = [&] {
+        shutting_down = true;
+        client.stop();
+        hard_deadline.expires_after(std::chrono::milliseconds(1500));
+        hard_deadline.async_wait([&](boost::system::error_code tec) {
+            if (tec) return;
+            tunnel::log_warn("shutdown took too long: exiting");
+            forced = true;
+            ioc.stop();
+        });
+    };
     std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
                                                                         int sig) {
         if (ec) return;
@@ -78,16 +116,8 @@ int main(int argc, char** argv) {
             ioc.stop();
             return;
         }
-        shutting_down = true;
         tunnel::log_info("shutting down", {{"signal", sig}});
-        client.stop();
-        hard_deadline.expires_after(std::chrono::milliseconds(1500));
-        hard_deadline.async_wait([&](boost::system::error_code tec) {
-            if (tec) return;
-            tunnel::log_warn("shutdown took too long: exiting");
-            forced = true;
-            ioc.stop();
-        });
+        begin_shutdown();
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
@@ -103,6 +133,22 @@ int main(int argc, char** argv) {
         hangup.async_wait(on_hangup);
     };
     hangup.async_wait(on_hangup);
+
+    // The control endpoint: status and health, and "stop" from a client started with --replace.
+    std::unique_ptr<tunnel::control::server> control_server;
+    if (auto const* mine = std::get_if<tunnel::control::claimed>(&claim)) {
+        tunnel::control::identity who{static_cast<long>(::getpid()), TUNNEL_VERSION, cfg.client.container_id,
+                                      cfg.client.endpoint.url()};
+        control_server = std::make_unique<tunnel::control::server>(
+            ioc.get_executor(), mine->fd, std::move(who), client.board(), [&] {
+                asio::post(control, [&] {
+                    if (shutting_down) return;
+                    tunnel::log_info("shutting down", {{"reason", "asked to stop by another tunnel-client"}});
+                    begin_shutdown();
+                });
+            });
+        control_server->start();
+    }
 
     tunnel::log_info("tunnel-client starting", {{"version", TUNNEL_VERSION},
                                                 {"container_id", cfg.client.container_id},
@@ -121,6 +167,7 @@ int main(int argc, char** argv) {
         signals.cancel(ignored);
         hangup.cancel(ignored);
         hard_deadline.cancel();
+        if (control_server) control_server->close();
     }));
 
     std::vector<std::thread> workers;

@@ -172,6 +172,12 @@ std::vector<option_spec> const& specs() {
          "N",
          "0",
          "TCP connections and UDP flows open at once (0 = no limit)"},
+        {"replace",
+         "replace",
+         {"TUNNEL_REPLACE"},
+         "[BOOL]",
+         "false",
+         "take over from a client already running for this container id (it stops politely)"},
     };
     return table;
 }
@@ -201,11 +207,14 @@ std::string help_text() {
         out << "]\n";
     }
     out << "  -h, --help                        show this help\n"
-        << "  -V, --version                     show the version\n";
+        << "  -V, --version                     show the version\n"
+        << "\nCommands (ask the client running in this container):\n"
+        << "  tunnel-client status [--json] [-c ID]   state, totals and open connections\n"
+        << "  tunnel-client health [-c ID]            exit 0 when the tunnel is up, 1 when down, 3 when none runs\n";
     return out.str();
 }
 
-bool is_flag(std::string_view name) { return name == "tls-insecure" || name == "no-proxy"; }
+bool is_flag(std::string_view name) { return name == "tls-insecure" || name == "no-proxy" || name == "replace"; }
 
 std::optional<bool> parse_bool(std::string text) {
     for (auto& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -374,12 +383,13 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
 
     // How the runner is reached: checked here, files loaded when the client starts.
     reach_request reach;
-    for (auto const* flag : {"tls-insecure", "no-proxy"}) {
+    for (auto const* flag : {"tls-insecure", "no-proxy", "replace"}) {
         auto v = lookup(flag);
         if (!v) continue;
         auto b = parse_bool(v->value);
         if (!b) return invalid(*v, "true or false");
-        (std::string_view(flag) == "no-proxy" ? reach.no_proxy : reach.tls_insecure) = *b;
+        std::string_view const name(flag);
+        (name == "no-proxy" ? reach.no_proxy : name == "replace" ? cfg.replace : reach.tls_insecure) = *b;
     }
     struct path_opt {
         char const* name;

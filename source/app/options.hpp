@@ -16,6 +16,7 @@ struct app_config {
     log_format format = log_format::text;
     bool session_buffer_given = false;  // else derived from the container's memory limit
     std::optional<log_file_options> log_file;  // else stderr
+    bool replace = false;  // take over from a client already running for this container id
 };
 
 // Either a config to run, or something to print and an exit code (help, version, bad input).

@@ -76,6 +76,7 @@ client::client(asio::any_io_executor ex, client_config config,
 void client::stop() {
     asio::post(strand_, [this] {
         stop_requested_ = true;
+        board_->set_state(tunnel_state::stopping);
         delay_.cancel();
         if (current_) current_->stop();
     });
@@ -86,7 +87,7 @@ asio::awaitable<int> client::run() {
     while (!stop_requested_) {
         session_outcome outcome;
         try {
-            session s(io_, strand_, config_, dial_);
+            session s(io_, strand_, config_, dial_, {}, board_);
             current_ = &s;
             outcome = co_await s.run();
             current_ = nullptr;
@@ -95,6 +96,7 @@ asio::awaitable<int> client::run() {
             current_ = nullptr;
             outcome = session_outcome{false, {}, std::string("internal error: ") + e.what()};
             log_error("session failed", {{"reason", outcome.reason}});
+            board_->record_error(outcome.reason);
         }
         if (stop_requested_) break;
 
@@ -115,6 +117,7 @@ asio::awaitable<int> client::run() {
         auto const delay = schedule.next_delay();
         if (delay.count() > 0) {
             log_info("reconnecting", {{"delay_ms", delay.count()}, {"failures", schedule.failures()}});
+            board_->set_state(tunnel_state::backing_off);
             delay_.expires_after(delay);
             co_await delay_.async_wait(asio::as_tuple(asio::use_awaitable));
         }

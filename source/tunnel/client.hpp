@@ -12,6 +12,7 @@
 #include "transport/dial.hpp"
 #include "transport/tls_trust.hpp"
 #include "tunnel/config.hpp"
+#include "tunnel/status_board.hpp"
 
 namespace tunnel {
 
@@ -42,6 +43,9 @@ public:
     // Polite shutdown from any thread (e.g. a signal handler).
     void stop();
 
+    // What `tunnel-client status` shows; readable from any thread.
+    status_board const& board() const { return *board_; }
+
 private:
     boost::asio::any_io_executor io_;
     boost::asio::any_io_executor strand_;
@@ -50,6 +54,7 @@ private:
     session* current_ = nullptr;
     bool stop_requested_ = false;
     boost::asio::steady_timer delay_;
+    std::shared_ptr<status_board> board_ = std::make_shared<status_board>();
 };
 
 }  // namespace tunnel

@@ -22,9 +22,18 @@ link::link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::u
       proto_(p),
       serial_(ctx_->next_serial()) {
     reply_reserve_.add(reply_reserve);
+    stats_.client_id = client_id;
+    stats_.port = port;
+    stats_.proto = protocol::proto_name(static_cast<std::uint8_t>(p));
+    stats_.since = std::chrono::steady_clock::now();
+    stats_.queued = &downstream_;
+    ctx_->board->join(stats_);
 }
 
-link::~link() { ctx_->link_ended(serial_); }
+link::~link() {
+    ctx_->board->leave(stats_);
+    ctx_->link_ended(serial_);
+}
 
 void link::start() { spawn(run(), "link"); }
 

@@ -18,6 +18,7 @@
 #include "tunnel/byte_account.hpp"
 #include "tunnel/link_state.hpp"
 #include "tunnel/session_context.hpp"
+#include "tunnel/status_board.hpp"
 
 namespace tunnel {
 
@@ -70,6 +71,7 @@ protected:
     std::uint16_t const port_;
     protocol::proto const proto_;
     std::uint64_t const serial_;
+    link_stats stats_;  // its row in `status`, listed from construction to destruction
 
 private:
     void send_control(protocol::msg_type type, std::string_view payload, bool last);

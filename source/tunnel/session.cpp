@@ -57,8 +57,9 @@ asio::awaitable<bool> wait_until(transport::wake_signal& signal, clock::time_poi
 }  // namespace
 
 session::session(asio::any_io_executor io, asio::any_io_executor strand, client_config const& config, dialer dial,
-                 link_factory make_link)
-    : ctx_(std::make_shared<session_context>(std::move(io), strand, config)),
+                 link_factory make_link, std::shared_ptr<status_board> board)
+    : ctx_(std::make_shared<session_context>(std::move(io), strand, config,
+                                             board ? std::move(board) : std::make_shared<status_board>())),
       dial_(std::move(dial)),
       make_link_(make_link ? std::move(make_link) : link_factory(make_default_link)),
       limits_{config.conn_buffer, config.session_buffer},
@@ -81,6 +82,9 @@ asio::awaitable<session_outcome> session::run() {
     else
         log_info("connecting to runner", {{"url", cfg.endpoint.url()}});
 
+    auto& board = *ctx_->board;
+    board.dialing();
+    board.set_state(tunnel_state::connecting);
     // The dial races the stop signal so that SIGTERM during a slow connect is prompt.
     auto raced = co_await (dial_() || stop_signal_.wait());
     if (stop_requested_ || raced.index() == 1) co_return session_outcome{false, {}, "stopped"};
@@ -88,16 +92,23 @@ asio::awaitable<session_outcome> session::run() {
     if (dialed.error) {
         auto const reason = dialed.describe();
         log_warn("cannot reach runner", {{"url", cfg.endpoint.url()}, {"reason", reason}});
+        board.record_error(reason);
         co_return session_outcome{false, {}, reason};
     }
     ws_connection& ws = *dialed.connection;
     log_info("tunnel up", {{"url", cfg.endpoint.url()}, {"container_id", cfg.container_id}});
     auto const up_at = clock::now();
+    board.session_up();
+    board.set_state(tunnel_state::up);
 
     co_await (read_loop(ws) && write_loop(ws) && closer(ws));
     end_links();
     co_await wait_for_links();
     log_info("tunnel down", {{"reason", end_reason_}});
+    if (!stop_requested_) {
+        board.record_error(end_reason_);
+        board.set_state(tunnel_state::connecting);
+    }
     co_return session_outcome{true, clock::now() - up_at, end_reason_};
 }
 
@@ -124,6 +135,7 @@ asio::awaitable<void> session::read_loop(ws_connection& ws) {
         if (!binary) {
             log_warn("ignored text message from runner", {{"bytes", bytes.size()}});
         } else if (auto message = protocol::parse(bytes)) {
+            ctx_->board->frame_in();
             target = dispatch(*message);
         } else {
             log_warn("ignored message shorter than a header", {{"bytes", bytes.size()}});

@@ -15,6 +15,7 @@
 #include "transport/wake_signal.hpp"
 #include "tunnel/config.hpp"
 #include "tunnel/session_rules.hpp"
+#include "tunnel/status_board.hpp"
 
 namespace tunnel {
 
@@ -35,8 +36,9 @@ public:
         std::function<std::shared_ptr<link>(std::shared_ptr<session_context>, protocol::header const&)>;
 
     // strand: every coroutine of the session runs on it; io: where links make their own strands.
+    // board: where it reports for `status` (its own when none is given).
     session(boost::asio::any_io_executor io, boost::asio::any_io_executor strand, client_config const& config,
-            dialer dial, link_factory make_link = {});
+            dialer dial, link_factory make_link = {}, std::shared_ptr<status_board> board = {});
     ~session();
 
     boost::asio::awaitable<session_outcome> run();

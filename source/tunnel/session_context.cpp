@@ -10,10 +10,12 @@ namespace tunnel {
 
 namespace asio = boost::asio;
 
-session_context::session_context(asio::any_io_executor io, asio::any_io_executor strand_, client_config const& cfg)
+session_context::session_context(asio::any_io_executor io, asio::any_io_executor strand_, client_config const& cfg,
+                                 std::shared_ptr<status_board> board_)
     : config(cfg),
       single_thread(cfg.threads <= 1),
       strand(std::move(strand_)),
+      board(std::move(board_)),
       downstream(cfg.session_buffer),
       upstream(cfg.write_queue),
       writer(strand, cfg.write_queue, [this](std::size_t cost) { upstream.remove(cost); }),
@@ -22,6 +24,7 @@ session_context::session_context(asio::any_io_executor io, asio::any_io_executor
       io_(std::move(io)) {}
 
 void session_context::queue(transport::frame_bytes frame, std::uint64_t owner) {
+    board->frame_out();
     upstream.add(writer.send(std::move(frame), owner));
 }
 

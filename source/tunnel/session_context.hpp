@@ -15,6 +15,7 @@
 #include "tunnel/byte_account.hpp"
 #include "tunnel/config.hpp"
 #include "tunnel/session_rules.hpp"
+#include "tunnel/status_board.hpp"
 
 namespace tunnel {
 
@@ -29,11 +30,12 @@ class session_context : public std::enable_shared_from_this<session_context> {
 public:
     // strand: the session's (the read loop, the writer, the table); io: where links make theirs.
     session_context(boost::asio::any_io_executor io, boost::asio::any_io_executor strand,
-                    client_config const& config);
+                    client_config const& config, std::shared_ptr<status_board> board);
 
     client_config const config;  // a copy: a link may outlive the client object
     bool const single_thread;    // one thread: no strands, and events run inline
     boost::asio::any_io_executor const strand;
+    std::shared_ptr<status_board> const board;  // what `status` shows
 
     // Bytes from the runner waiting for local sockets (--session-buffer).
     byte_account downstream;

@@ -39,8 +39,6 @@ asio::awaitable<void> tcp_link::run() {
     apply(effects);
     if (state_.closed()) co_return;
     if (effects.send_connected) log_opened();
-    error_code ec;
-    socket_.non_blocking(true, ec);
     if (!pending_.empty()) ensure_pump_down();  // DATA came while connecting
     co_await pump_up();
 }
@@ -59,6 +57,7 @@ asio::awaitable<std::string> tcp_link::open_local() {
         if (!ec) {
             error_code ignored;
             socket_.set_option(tcp::no_delay(true), ignored);
+            socket_.non_blocking(true, ignored);  // every write tries the socket first
             co_return std::string{};
         }
         if (!reasons.empty()) reasons += "; ";
@@ -82,7 +81,7 @@ void tcp_link::on_data(std::span<std::uint8_t const> payload) {
         error_code ec;
         written = socket_.write_some(asio::buffer(payload.data(), payload.size()), ec);
         if (ec) written = 0;  // would_block, or an error pump_down will meet and report
-        bytes_down_ += written;
+        bump(stats_.bytes_down, written);
         downstream_.release(written);
     }
     if (written == payload.size()) return;
@@ -126,31 +125,38 @@ asio::awaitable<void> tcp_link::pump_up() {
         frame.resize(protocol::header_size + n);
         protocol::write_header(frame.data(),
                                protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
-        bytes_up_ += n;
+        bump(stats_.bytes_up, n);
         send_data(std::move(frame));
     }
 }
 
 asio::awaitable<void> tcp_link::pump_down() {
     while (!state_.closed() && !pending_.empty()) {
-        writing_ = true;
-        auto const chunk = asio::buffer(pending_.front());
+        auto chunk = asio::buffer(pending_.front());
+        // A service that keeps up takes the chunk at once: no wait, no timer, no wake-up.
         error_code ec;
-        std::size_t n = 0;
-        if (state_.phase() == link_phase::flushing) {
-            // Nobody waits for this stream any more: a service that stops reading gets
-            // stall_timeout per chunk, then the connection is cut.
-            asio::steady_timer deadline(executor_, ctx_->config.stall_timeout);
-            auto raced =
-                co_await (asio::async_write(socket_, chunk, use_tuple) || deadline.async_wait(use_tuple));
-            if (raced.index() == 0)
-                std::tie(ec, n) = std::get<0>(raced);
-            else
-                ec = asio::error::timed_out;
-        } else {
-            std::tie(ec, n) = co_await asio::async_write(socket_, chunk, use_tuple);
+        std::size_t n = socket_.write_some(chunk, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+        if (!ec && n < chunk.size()) {
+            writing_ = true;
+            auto const rest = chunk + n;
+            std::size_t more = 0;
+            if (state_.phase() == link_phase::flushing) {
+                // Nobody waits for this stream any more: a service that stops reading gets
+                // stall_timeout per chunk, then the connection is cut.
+                asio::steady_timer deadline(executor_, ctx_->config.stall_timeout);
+                auto raced =
+                    co_await (asio::async_write(socket_, rest, use_tuple) || deadline.async_wait(use_tuple));
+                if (raced.index() == 0)
+                    std::tie(ec, more) = std::get<0>(raced);
+                else
+                    ec = asio::error::timed_out;
+            } else {
+                std::tie(ec, more) = co_await asio::async_write(socket_, rest, use_tuple);
+            }
+            writing_ = false;
+            n += more;
         }
-        writing_ = false;
         if (state_.closed()) {
             pending_.clear();
             break;
@@ -159,7 +165,7 @@ asio::awaitable<void> tcp_link::pump_down() {
             on_local_error(ec);
             break;
         }
-        bytes_down_ += n;
+        bump(stats_.bytes_down, n);
         pending_.pop_front();
         downstream_.release(n);
     }
@@ -190,8 +196,8 @@ void tcp_link::close_socket() {
     if (opened_)
         log_info("connection closed", {{"client_id", client_id_},
                                        {"port", port_},
-                                       {"bytes_up", bytes_up_},
-                                       {"bytes_down", bytes_down_}});
+                                       {"bytes_up", stats_.bytes_up.load(std::memory_order_relaxed)},
+                                       {"bytes_down", stats_.bytes_down.load(std::memory_order_relaxed)}});
 }
 
 }  // namespace tunnel

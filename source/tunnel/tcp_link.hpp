@@ -37,8 +37,6 @@ private:
     chunk_queue pending_;
     // After the final FIN: the wait for the service's EOF. Made then (an idle link costs less).
     std::unique_ptr<boost::asio::steady_timer> linger_;
-    std::uint64_t bytes_up_ = 0;
-    std::uint64_t bytes_down_ = 0;
 };
 
 }  // namespace tunnel

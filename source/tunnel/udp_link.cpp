@@ -76,7 +76,10 @@ void udp_link::on_data(std::span<std::uint8_t const> payload) {
     if (state_.phase() == link_phase::open && pending_.empty()) {
         error_code ec;
         socket_.send(asio::buffer(payload.data(), payload.size()), 0, ec);
-        if (!ec) ++datagrams_down_;
+        if (!ec) {
+            ++datagrams_down_;
+            bump(stats_.bytes_down, payload.size());
+        }
         if (ec == asio::error::connection_refused) on_refused();
         if (ec != asio::error::would_block && ec != asio::error::try_again) {
             downstream_.release(payload.size());  // sent, or lost as UDP may
@@ -139,6 +142,7 @@ asio::awaitable<void> udp_link::pump_up() {
         protocol::write_header(frame.data(),
                                protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
         ++datagrams_up_;
+        bump(stats_.bytes_up, n);
         send_data(std::move(frame));
     }
 }
@@ -161,7 +165,10 @@ asio::awaitable<void> udp_link::pump_down() {
             pending_.clear();
             co_return;
         }
-        if (!ec) ++datagrams_down_;
+        if (!ec) {
+            ++datagrams_down_;
+            bump(stats_.bytes_down, n);
+        }
         auto const size = pending_.front().size();
         pending_.pop_front();
         downstream_.release(size);

@@ -1,6 +1,7 @@
 // The shipped supervisord program (packaging/supervisord/tunnel-client.conf) under Debian's real
 // supervisord: started, stopped politely (close frame 1001, reported as stopped), restarted after
-// kill -9, and restarted after giving up (exit 1). Only paths and the runner URL are adapted.
+// kill -9, and restarted after giving up (exit 1); a client started by hand for the same container
+// gives way to the supervised one. Only paths, the runner URL and the container id are adapted.
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -42,7 +43,7 @@ std::size_t count_of(std::string const& text, std::string const& needle) {
 // The shipped program section, renamed `name`, with the binary, the runner URL, the container id,
 // the log file and extra flags adapted for this machine; every other line as shipped.
 std::string adapted_program(std::string const& name, std::string const& url, std::string const& extra_flags,
-                            std::string const& dir) {
+                            std::string const& dir, std::string const& container_id = "c1") {
     std::istringstream shipped(read_file(std::string(TUNNEL_SOURCE_DIR) + "/packaging/supervisord/tunnel-client.conf"));
     std::string out, line;
     while (std::getline(shipped, line)) {
@@ -52,7 +53,7 @@ std::string adapted_program(std::string const& name, std::string const& url, std
             auto const rest = line.substr(line.find(' '));  // the shipped flags
             line = "command=" + client_path() + rest + " " + extra_flags;
         } else if (line.rfind("environment=", 0) == 0) {
-            line = "environment=KOHAKURIVER_TUNNEL_URL=\"" + url + "\",KOHAKURIVER_CONTAINER_ID=\"c1\"";
+            line = "environment=KOHAKURIVER_TUNNEL_URL=\"" + url + "\",KOHAKURIVER_CONTAINER_ID=\"" + container_id + "\"";
         } else if (line.rfind("stdout_logfile=", 0) == 0) {
             line = "stdout_logfile=" + dir + "/" + name + ".log";
         }
@@ -137,7 +138,7 @@ BOOST_AUTO_TEST_CASE(the_shipped_program_starts_stops_politely_and_is_restarted,
     auto const dead = "ws://127.0.0.1:" + std::to_string(unused_tcp_port());
     supervisor sup([&](std::string const& dir) {
         return adapted_program("tunnel-client", url, "", dir) + "\n" +
-               adapted_program("giving-up", dead, "--max-reconnect 3 --reconnect-delay 0.5", dir);
+               adapted_program("giving-up", dead, "--max-reconnect 3 --reconnect-delay 0.5", dir, "c2");
     });
     run_test(
         ioc,
@@ -181,6 +182,40 @@ BOOST_AUTO_TEST_CASE(the_shipped_program_starts_stops_politely_and_is_restarted,
             BOOST_TEST(count_of(sup.log(), "spawned: 'giving-up'") >= 2u, sup.log());
         },
         90s);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_started_by_hand_gives_way_to_the_supervised_one,
+                     *boost::unit_test::precondition(supervisor_installed)) {
+    asio::io_context ioc;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    auto const url = "ws://127.0.0.1:" + std::to_string(listener.port());
+    client_process by_hand(client_args(listener.port(), "c1"));
+    std::unique_ptr<supervisor> sup;
+    run_test(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            auto manual = co_await accept_peer(listener, 15s);
+            sup = std::make_unique<supervisor>(
+                [&](std::string const& dir) { return adapted_program("tunnel-client", url, "", dir); });
+            // The supervised one (--replace, as shipped) asks the other to stop: it exits 0 ...
+            auto const code = co_await by_hand.wait_exit(15s);
+            BOOST_REQUIRE(code.has_value());
+            BOOST_TEST(*code == 0, by_hand.log());
+            co_await until_end(*manual, 5s);
+            BOOST_TEST(manual->peer_close_code() == 1001u);
+            // ... and the supervised one carries the tunnel, RUNNING (not retried, not FATAL).
+            auto supervised = co_await accept_peer(listener, 15s);
+            BOOST_TEST(supervised->container_id() == "c1");
+            std::string status;
+            auto const deadline = std::chrono::steady_clock::now() + 10s;
+            while (status.find("RUNNING") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+                status = co_await sup->ctl(std::string("status"), std::string("tunnel-client"));
+                if (status.find("RUNNING") == std::string::npos) co_await pause(100ms);  // paces the polling
+            }
+            BOOST_TEST(status.find("RUNNING") != std::string::npos, status);
+            BOOST_TEST(count_of(sup->log(), "spawned: 'tunnel-client'") == 1u, sup->log());
+        },
+        60s);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

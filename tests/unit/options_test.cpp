@@ -299,4 +299,16 @@ BOOST_AUTO_TEST_CASE(number_parsers) {
     BOOST_TEST(!parse_count("12345678901"));
 }
 
+BOOST_AUTO_TEST_CASE(replace_flag_and_the_commands_in_help) {
+    BOOST_TEST(!parse_ok({"-r", "ws://h:1", "-c", "x"}).replace);
+    BOOST_TEST(parse_ok({"-r", "ws://h:1", "-c", "x", "--replace"}).replace);
+    BOOST_TEST(parse_ok({"-r", "ws://h:1", "-c", "x"}, fake_env{{{"TUNNEL_REPLACE", "yes"}}}).replace);
+    BOOST_TEST(!parse_ok({"-r", "ws://h:1", "-c", "x", "--replace=false"}, fake_env{{{"TUNNEL_REPLACE", "1"}}}).replace);
+    expect_bad({"-r", "ws://h:1", "-c", "x"}, "TUNNEL_REPLACE", fake_env{{{"TUNNEL_REPLACE", "perhaps"}}});
+    auto const help = parse({"--help"}).message;
+    BOOST_TEST(help.find("--replace") != std::string::npos);
+    BOOST_TEST(help.find("tunnel-client status [--json] [-c ID]") != std::string::npos);
+    BOOST_TEST(help.find("tunnel-client health [-c ID]") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
