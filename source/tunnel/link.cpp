@@ -24,7 +24,7 @@ link::link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::u
     reply_reserve_.add(reply_reserve);
     stats_.client_id = client_id;
     stats_.port = port;
-    stats_.proto = protocol::proto_name(static_cast<std::uint8_t>(p));
+    stats_.udp = p == protocol::proto::udp;
     stats_.since = std::chrono::steady_clock::now();
     stats_.queued = &downstream_;
     ctx_->board->join(stats_);

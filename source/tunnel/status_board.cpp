@@ -48,8 +48,7 @@ void status_board::record_error(std::string reason) {
 
 void status_board::join(link_stats& row) {
     std::lock_guard lock(mutex_);
-    if (row.listed_) return;
-    row.listed_ = true;
+    if (listed(row)) return;
     row.prev_ = nullptr;
     row.next_ = rows_;
     if (rows_) rows_->prev_ = &row;
@@ -59,8 +58,7 @@ void status_board::join(link_stats& row) {
 
 void status_board::leave(link_stats& row) {
     std::lock_guard lock(mutex_);
-    if (!row.listed_) return;
-    row.listed_ = false;
+    if (!listed(row)) return;
     if (row.prev_) row.prev_->next_ = row.next_;
     else rows_ = row.next_;
     if (row.next_) row.next_->prev_ = row.prev_;
@@ -88,7 +86,7 @@ client_status status_board::snapshot() const {
     for (auto const* row = rows_; row; row = row->next_) {
         link_row r;
         r.client_id = row->client_id;
-        r.proto = row->proto;
+        r.proto = row->udp ? "udp" : "tcp";
         r.port = row->port;
         r.age_seconds = seconds_between(row->since, now);
         r.bytes_up = row->bytes_up.load(std::memory_order_relaxed);

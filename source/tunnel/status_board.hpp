@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "tunnel/byte_account.hpp"
@@ -29,7 +28,7 @@ inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
 struct link_stats {
     std::uint32_t client_id = 0;
     std::uint16_t port = 0;
-    std::string_view proto = "tcp";  // a literal: "tcp" or "udp"
+    bool udp = false;
     std::chrono::steady_clock::time_point since{};
     std::atomic<std::uint64_t> bytes_up{0};    // to the runner (TCP bytes, or UDP payload bytes)
     std::atomic<std::uint64_t> bytes_down{0};  // from the runner, written to the local socket
@@ -37,9 +36,8 @@ struct link_stats {
 
 private:
     friend class status_board;
-    link_stats* prev_ = nullptr;
+    link_stats* prev_ = nullptr;  // listed: prev_ set, or the board's first row
     link_stats* next_ = nullptr;
-    bool listed_ = false;
 };
 
 struct link_row {
@@ -92,6 +90,7 @@ public:
 
 private:
     using clock = std::chrono::steady_clock;
+    bool listed(link_stats const& row) const { return row.prev_ || rows_ == &row; }  // under mutex_
     clock::time_point const started_;
     std::atomic<std::uint64_t> frames_in_{0};
     std::atomic<std::uint64_t> frames_out_{0};

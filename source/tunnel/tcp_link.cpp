@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -14,7 +15,6 @@ namespace tunnel {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -43,6 +43,16 @@ asio::awaitable<void> tcp_link::run() {
     co_await pump_up();
 }
 
+// A race without coroutine frames per branch (unlike operator||): the frames the long-lived
+// coroutines get next are then not the large recycled blocks of such a race.
+asio::awaitable<error_code> tcp_link::connect_within(tcp::endpoint const& endpoint, asio::steady_timer& deadline) {
+    auto [order, connect_ec, timer_ec] =
+        co_await asio::experimental::make_parallel_group(socket_.async_connect(endpoint, asio::deferred),
+                                                         deadline.async_wait(asio::deferred))
+            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+    co_return order[0] == 0 ? connect_ec : error_code(asio::error::timed_out);
+}
+
 asio::awaitable<std::string> tcp_link::open_local() {
     // Only the container's own loopback: 127.0.0.1, then ::1 for services listening on IPv6 only.
     std::array<asio::ip::address, 2> const loopbacks{asio::ip::address(asio::ip::address_v4::loopback()),
@@ -51,9 +61,8 @@ asio::awaitable<std::string> tcp_link::open_local() {
     for (auto const& address : loopbacks) {
         tcp::endpoint const endpoint(address, port_);
         asio::steady_timer deadline(executor_, ctx_->config.local_connect_timeout);
-        auto raced = co_await (socket_.async_connect(endpoint, use_tuple) || deadline.async_wait(use_tuple));
+        error_code ec = co_await connect_within(endpoint, deadline);
         if (state_.closed()) co_return std::string{};  // replaced meanwhile: opened() closes it
-        error_code ec = raced.index() == 0 ? std::get<0>(std::get<0>(raced)) : asio::error::timed_out;
         if (!ec) {
             error_code ignored;
             socket_.set_option(tcp::no_delay(true), ignored);
@@ -145,12 +154,12 @@ asio::awaitable<void> tcp_link::pump_down() {
                 // Nobody waits for this stream any more: a service that stops reading gets
                 // stall_timeout per chunk, then the connection is cut.
                 asio::steady_timer deadline(executor_, ctx_->config.stall_timeout);
-                auto raced =
-                    co_await (asio::async_write(socket_, rest, use_tuple) || deadline.async_wait(use_tuple));
-                if (raced.index() == 0)
-                    std::tie(ec, more) = std::get<0>(raced);
-                else
-                    ec = asio::error::timed_out;
+                auto [order, write_ec, written, timer_ec] =
+                    co_await asio::experimental::make_parallel_group(asio::async_write(socket_, rest, asio::deferred),
+                                                                     deadline.async_wait(asio::deferred))
+                        .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+                std::tie(ec, more) = order[0] == 0 ? std::pair(write_ec, written)
+                                                   : std::pair(error_code(asio::error::timed_out), written);
             } else {
                 std::tie(ec, more) = co_await asio::async_write(socket_, rest, use_tuple);
             }

@@ -24,6 +24,8 @@ private:
     void close_socket() override;
 
     boost::asio::awaitable<std::string> open_local();  // empty on success, else the reason
+    boost::asio::awaitable<boost::system::error_code> connect_within(boost::asio::ip::tcp::endpoint const& endpoint,
+                                                                     boost::asio::steady_timer& deadline);
     boost::asio::awaitable<void> pump_up();
     boost::asio::awaitable<void> pump_down();
     void ensure_pump_down();

@@ -198,7 +198,7 @@ BOOST_AUTO_TEST_CASE(rows_join_and_leave_and_their_bytes_stay_counted) {
     a.port = 80;
     b.client_id = 1;
     b.port = 53;
-    b.proto = "udp";
+    b.udp = true;
     board.join(a);
     board.join(b);
     bump(a.bytes_up, 100);
