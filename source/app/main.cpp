@@ -82,8 +82,6 @@ int main(int argc, char** argv) {
     if (auto const* failed = std::get_if<tunnel::control::claim_failed>(&claim))
         tunnel::log_warn("running without a control endpoint (status, health and the one-instance check are off)",
                          {{"reason", failed->reason}});
-    else if (cfg.replace)
-        tunnel::log_debug("control endpoint claimed", {{"name", tunnel::control::display_name(endpoint)}});
 
     asio::io_context ioc(static_cast<int>(cfg.client.threads));
     tunnel::client client(ioc.get_executor(), cfg.client, std::get<0>(std::move(dial)));
@@ -150,9 +148,11 @@ int main(int argc, char** argv) {
         control_server->start();
     }
 
-    tunnel::log_info("tunnel-client starting", {{"version", TUNNEL_VERSION},
-                                                {"container_id", cfg.client.container_id},
-                                                {"runner", cfg.client.endpoint.url()}});
+    tunnel::log_info("tunnel-client starting",
+                     {{"version", TUNNEL_VERSION},
+                      {"container_id", cfg.client.container_id},
+                      {"runner", cfg.client.endpoint.url()},
+                      {"control", control_server ? tunnel::control::display_name(endpoint) : std::string("off")}});
     asio::co_spawn(client.executor(), client.run(), asio::bind_executor(control, [&](std::exception_ptr e, int code) {
         exit_code = code;
         if (e) {
