@@ -59,8 +59,10 @@ struct server::state : std::enable_shared_from_this<server::state> {
                 continue;
             }
             if (open.size() >= options.max_connections) {
+                // A few bytes into a fresh socket's empty buffer: never waits, and never blocks.
                 error_code ignored;
-                asio::write(*socket, asio::buffer(error_answer("busy: too many control connections") + "\n"), ignored);
+                socket->non_blocking(true, ignored);
+                socket->write_some(asio::buffer(error_answer("busy: too many control connections") + "\n"), ignored);
                 continue;
             }
             open.push_back(socket);
