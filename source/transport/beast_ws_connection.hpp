@@ -3,6 +3,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -35,7 +36,7 @@ public:
 
     boost::asio::awaitable<boost::system::error_code> read(boost::beast::flat_buffer& buffer,
                                                            bool& is_binary) override {
-        auto [ec, n] = co_await ws_.async_read(buffer, boost::asio::as_tuple(boost::asio::use_awaitable));
+        auto [ec, n] = co_await ws_.async_read(buffer, boost::asio::as_tuple(boost::asio::deferred));
         is_binary = ws_.got_binary();
         co_return ec;
     }
@@ -43,13 +44,13 @@ public:
     boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer message,
                                                             ws_message kind) override {
         ws_.binary(kind == ws_message::binary);
-        auto [ec, n] = co_await ws_.async_write(message, boost::asio::as_tuple(boost::asio::use_awaitable));
+        auto [ec, n] = co_await ws_.async_write(message, boost::asio::as_tuple(boost::asio::deferred));
         co_return ec;
     }
 
     boost::asio::awaitable<boost::system::error_code> close(std::uint16_t code) override {
         auto [ec] = co_await ws_.async_close(boost::beast::websocket::close_reason(code),
-                                             boost::asio::as_tuple(boost::asio::use_awaitable));
+                                             boost::asio::as_tuple(boost::asio::deferred));
         co_return ec;
     }
 

@@ -8,7 +8,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/deferred.hpp>
 
 namespace tunnel::transport {
 
@@ -19,7 +19,7 @@ public:
 
     // Returns when notified (or when the waiting coroutine is cancelled).
     boost::asio::awaitable<void> wait() {
-        co_await timer_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+        co_await timer_.async_wait(boost::asio::as_tuple(boost::asio::deferred));
     }
     // Wakes every current waiter. Call on the signal's executor.
     void notify() { timer_.cancel(); }

@@ -17,7 +17,9 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// Operations are awaited as deferred ones: no coroutine frame per operation (as use_awaitable
+// makes), which is less work per wake-up and less memory held by every idle connection.
+constexpr auto use_tuple = asio::as_tuple(asio::deferred);
 // After CLOSE, how long the local service gets to finish its side before the socket is closed.
 constexpr std::chrono::seconds close_linger{2};
 }  // namespace
@@ -49,7 +51,7 @@ asio::awaitable<error_code> tcp_link::connect_within(tcp::endpoint const& endpoi
     auto [order, connect_ec, timer_ec] =
         co_await asio::experimental::make_parallel_group(socket_.async_connect(endpoint, asio::deferred),
                                                          deadline.async_wait(asio::deferred))
-            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+            .async_wait(asio::experimental::wait_for_one(), asio::deferred);
     co_return order[0] == 0 ? connect_ec : error_code(asio::error::timed_out);
 }
 
@@ -157,7 +159,7 @@ asio::awaitable<void> tcp_link::pump_down() {
                 auto [order, write_ec, written, timer_ec] =
                     co_await asio::experimental::make_parallel_group(asio::async_write(socket_, rest, asio::deferred),
                                                                      deadline.async_wait(asio::deferred))
-                        .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+                        .async_wait(asio::experimental::wait_for_one(), asio::deferred);
                 std::tie(ec, more) = order[0] == 0 ? std::pair(write_ec, written)
                                                    : std::pair(error_code(asio::error::timed_out), written);
             } else {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "log/logging.hpp"
@@ -15,7 +16,7 @@ using boost::system::error_code;
 using namespace asio::experimental::awaitable_operators;
 
 namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no coroutine frame per operation
 constexpr std::size_t max_datagram = 65535;
 
 // Errors a UDP flow lives through: ICMP from an earlier datagram, a full buffer, and the like.
