@@ -29,20 +29,59 @@ tcp_link::tcp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id
 
 asio::awaitable<void> tcp_link::run() {
     if (state_.closed()) co_return;  // replaced before it started
+    bool const opened = co_await open_and_answer();
+    if (!opened) co_return;
+    // Then, for the connection's whole life, local -> DATA frames. In this frame, not one of its
+    // own: an idle connection holds one coroutine frame fewer.
+    while (!state_.closed()) {
+        auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
+        if (wec || state_.closed()) co_return;
+        if (!state_.silent() && ctx_->upstream.full()) {
+            // (GCC 12 miscompiles co_await inside a condition: bind the result first.)
+            bool const room = co_await wait_for_upstream_room();
+            if (!room) co_return;  // the link is over
+        }
+        error_code ec;
+        std::size_t const available = socket_.available(ec);
+        std::size_t const want = std::clamp<std::size_t>(available, 1, protocol::max_data_payload);
+        transport::frame_bytes frame(protocol::header_size + want);
+        std::size_t const n = socket_.read_some(asio::buffer(frame.data() + protocol::header_size, want), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+        if (ec == asio::error::eof) {
+            // The service closed: what it sent has gone up already; tell the runner, then flush.
+            local_eof_ = true;
+            apply(state_.local_eof());
+            if (linger_) linger_->cancel();  // a linger wait for this EOF ends now
+            co_return;
+        }
+        if (ec) {
+            on_local_error(ec);
+            co_return;
+        }
+        if (state_.silent()) continue;  // the runner has let go of this stream: discard
+        frame.resize(protocol::header_size + n);
+        protocol::write_header(frame.data(),
+                               protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
+        bump(stats_.bytes_up, n);
+        send_data(std::move(frame));
+    }
+}
+
+asio::awaitable<bool> tcp_link::open_and_answer() {
     auto const failure = co_await open_local();
     if (!failure.empty()) {
         if (!state_.silent() && !state_.closed())
             log_info("connect failed", {{"client_id", client_id_}, {"port", port_}, {"reason", failure}});
         apply(state_.open_failed(), failure);
-        co_return;
+        co_return false;
     }
     auto const effects = state_.opened();
     opened_ = !state_.closed();
     apply(effects);
-    if (state_.closed()) co_return;
+    if (state_.closed()) co_return false;
     if (effects.send_connected) log_opened();
     if (!pending_.empty()) ensure_pump_down();  // DATA came while connecting
-    co_await pump_up();
+    co_return true;
 }
 
 // A race without coroutine frames per branch (unlike operator||): the frames the long-lived
@@ -104,41 +143,6 @@ void tcp_link::ensure_pump_down() {
     if (pumping_down_ || state_.closed() || state_.phase() == link_phase::opening) return;
     pumping_down_ = true;
     spawn(pump_down(), "tcp writer");
-}
-
-asio::awaitable<void> tcp_link::pump_up() {
-    while (!state_.closed()) {
-        auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
-        if (wec || state_.closed()) co_return;
-        if (!state_.silent() && ctx_->upstream.full()) {
-            // (GCC 12 miscompiles co_await inside a condition: bind the result first.)
-            bool const room = co_await wait_for_upstream_room();
-            if (!room) co_return;  // the link is over
-        }
-        error_code ec;
-        std::size_t const available = socket_.available(ec);
-        std::size_t const want = std::clamp<std::size_t>(available, 1, protocol::max_data_payload);
-        transport::frame_bytes frame(protocol::header_size + want);
-        std::size_t const n = socket_.read_some(asio::buffer(frame.data() + protocol::header_size, want), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
-        if (ec == asio::error::eof) {
-            // The service closed: what it sent has gone up already; tell the runner, then flush.
-            local_eof_ = true;
-            apply(state_.local_eof());
-            if (linger_) linger_->cancel();  // a linger wait for this EOF ends now
-            co_return;
-        }
-        if (ec) {
-            on_local_error(ec);
-            co_return;
-        }
-        if (state_.silent()) continue;  // the runner has let go of this stream: discard
-        frame.resize(protocol::header_size + n);
-        protocol::write_header(frame.data(),
-                               protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
-        bump(stats_.bytes_up, n);
-        send_data(std::move(frame));
-    }
 }
 
 asio::awaitable<void> tcp_link::pump_down() {

@@ -1,7 +1,8 @@
 #pragma once
 // One TCP client_id: a local connection to 127.0.0.1:port (or [::1]:port) and a coroutine pair
-// pumping it: pump_up (local -> DATA frames) for the whole life of the connection, and pump_down
-// (queued DATA -> local) only while bytes wait: an idle connection holds no buffer and one coroutine.
+// pumping it: run (opens, then local -> DATA frames for the whole life of the connection), and
+// pump_down (queued DATA -> local) only while bytes wait: an idle connection holds no buffer and
+// one coroutine.
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,10 +24,12 @@ private:
     void begin_flush() override { ensure_pump_down(); }
     void close_socket() override;
 
+    // Connects and answers the runner (CONNECTED or ERROR); true when the connection is open.
+    // Its own coroutine, so that an idle connection's run() frame holds none of this.
+    boost::asio::awaitable<bool> open_and_answer();
     boost::asio::awaitable<std::string> open_local();  // empty on success, else the reason
     boost::asio::awaitable<boost::system::error_code> connect_within(boost::asio::ip::tcp::endpoint const& endpoint,
                                                                      boost::asio::steady_timer& deadline);
-    boost::asio::awaitable<void> pump_up();
     boost::asio::awaitable<void> pump_down();
     void ensure_pump_down();
     void on_local_error(boost::system::error_code ec);
