@@ -8,6 +8,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
+#include <memory>
 
 #include "transport/ws_connection.hpp"
 
@@ -24,6 +25,7 @@ public:
         // its own (the read only ends when the keepalive timer fires). A peer that sent its close
         // frame gets peer_close_grace; then the socket is dropped and the read ends.
         ws_.control_callback([this](boost::beast::websocket::frame_type kind, boost::beast::string_view) {
+            ++received_;
             if (kind != boost::beast::websocket::frame_type::close) return;
             close_grace_.expires_after(peer_close_grace);
             close_grace_.async_wait([this](boost::system::error_code ec) {
@@ -37,6 +39,7 @@ public:
     boost::asio::awaitable<boost::system::error_code> read(boost::beast::flat_buffer& buffer,
                                                            bool& is_binary) override {
         auto [ec, n] = co_await ws_.async_read(buffer, boost::asio::as_tuple(boost::asio::deferred));
+        if (!ec) ++received_;
         is_binary = ws_.got_binary();
         co_return ec;
     }
@@ -63,6 +66,15 @@ public:
         socket.close(ec);
     }
 
+    void ping() override {
+        // Beast holds one waiting ping at most; the flag outlives *this if the ping does.
+        if (*ping_in_flight_) return;
+        *ping_in_flight_ = true;
+        ws_.async_ping({}, [flag = ping_in_flight_](boost::system::error_code) { *flag = false; });
+    }
+
+    std::uint64_t frames_received() const override { return received_; }
+
     std::uint16_t peer_close_code() const override { return ws_.reason().code; }
 
     boost::asio::any_io_executor get_executor() override { return ws_.get_executor(); }
@@ -70,6 +82,8 @@ public:
 private:
     WsStream ws_;
     boost::asio::steady_timer close_grace_;
+    std::uint64_t received_ = 0;
+    std::shared_ptr<bool> ping_in_flight_ = std::make_shared<bool>(false);
 };
 
 }  // namespace tunnel::transport

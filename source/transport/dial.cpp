@@ -31,12 +31,12 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 template <class Ws>
 void configure(Ws& ws, dial_options const& config) {
-    // Beast's own timeouts: the handshake limit, and keepalive pings when idle with a dead-peer
-    // verdict after keepalive_timeout of silence. Never race a websocket read against a timer.
+    // Beast's handshake limit. Keepalive pings and the dead-peer verdict are the session's
+    // (Beast's idle timer would be re-armed, a timerfd syscall each time, on every read).
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = config.connect_timeout;
-    timeouts.idle_timeout = config.keepalive_timeout;
-    timeouts.keep_alive_pings = true;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
     ws.set_option(timeouts);
     // Credentials from the URL, unless a --header sets Authorization itself.
     std::string authorization;

@@ -27,6 +27,10 @@ public:
     virtual boost::asio::awaitable<boost::system::error_code> close(std::uint16_t code) = 0;
     // Drops the TCP connection at once with a reset, for a peer that does not answer.
     virtual void abort() = 0;
+    // Sends a ping unless one is still on its way (keepalive; the answer shows in frames_received).
+    virtual void ping() = 0;
+    // Frames received so far, control frames (ping, pong, close) included: proof of life.
+    virtual std::uint64_t frames_received() const = 0;
     // Close code the peer sent, if it sent a close frame (0 otherwise).
     virtual std::uint16_t peer_close_code() const = 0;
     virtual boost::asio::any_io_executor get_executor() = 0;

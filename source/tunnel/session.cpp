@@ -101,7 +101,7 @@ asio::awaitable<session_outcome> session::run() {
     board.session_up();
     board.set_state(tunnel_state::up);
 
-    co_await (read_loop(ws) && write_loop(ws) && closer(ws));
+    co_await (read_loop(ws) && write_loop(ws) && closer(ws) && keepalive(ws));
     end_links();
     co_await wait_for_links();
     log_info("tunnel down", {{"reason", end_reason_}});
@@ -126,7 +126,9 @@ asio::awaitable<void> session::read_loop(ws_connection& ws) {
         bool binary = true;
         auto const ec = co_await ws.read(buffer, binary);
         if (ec) {
-            end_reason_ = stop_requested_ ? "stopped" : describe_read_end(ec, ws);
+            end_reason_ = stop_requested_                ? std::string("stopped")
+                          : !keepalive_verdict_.empty() ? keepalive_verdict_
+                                                        : describe_read_end(ec, ws);
             break;
         }
         auto const* data = static_cast<std::uint8_t const*>(buffer.data().data());
@@ -182,6 +184,31 @@ asio::awaitable<void> session::closer(ws_connection& ws) {
     asio::steady_timer grace(ctx_->strand, close_grace);
     auto raced = co_await (ws.close(beast::websocket::close_code::going_away) || grace.async_wait(use_tuple));
     if (raced.index() == 1 || std::get<0>(raced)) ws.abort();
+}
+
+asio::awaitable<void> session::keepalive(ws_connection& ws) {
+    // A tick every half timeout looks for any frame from the runner since the last one (pongs
+    // and pings count): none for half the timeout gets a ping, none for all of it ends the
+    // session. Nothing is done per frame read.
+    auto const timeout = ctx_->config.keepalive_timeout;
+    auto seen = ws.frames_received();
+    auto heard_at = clock::now();
+    while (!ending()) {
+        co_await wait_until(stop_signal_, clock::now() + timeout / 2);  // woken early at the end
+        if (ending()) co_return;
+        auto const now = clock::now();
+        if (ws.frames_received() != seen) {
+            seen = ws.frames_received();
+            heard_at = now;
+            continue;
+        }
+        if (now - heard_at >= timeout - timeout / 8) {  // (a tick may come a little early)
+            keepalive_verdict_ = "runner did not answer keepalive pings (dead peer)";
+            ws.abort();  // the read loop ends and reports the verdict
+            co_return;
+        }
+        ws.ping();
+    }
 }
 
 std::shared_ptr<link> session::dispatch(protocol::message const& message) {

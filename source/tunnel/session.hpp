@@ -53,6 +53,8 @@ private:
     boost::asio::awaitable<void> read_loop(transport::ws_connection& ws);
     boost::asio::awaitable<void> write_loop(transport::ws_connection& ws);
     boost::asio::awaitable<void> closer(transport::ws_connection& ws);
+    // Pings a quiet runner at half the keepalive timeout; drops one silent for all of it.
+    boost::asio::awaitable<void> keepalive(transport::ws_connection& ws);
     // Acts on one runner frame; returns the link that took DATA (its bound is checked next).
     std::shared_ptr<link> dispatch(protocol::message const& message);
     void refuse_connect(protocol::header const& h, bool replacing, std::string const& why);
@@ -74,6 +76,7 @@ private:
     bool stop_requested_ = false;
     bool read_ended_ = false;
     std::string end_reason_;
+    std::string keepalive_verdict_;  // set when keepalive() dropped a dead runner
 };
 
 }  // namespace tunnel

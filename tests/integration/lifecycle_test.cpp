@@ -133,6 +133,22 @@ BOOST_AUTO_TEST_CASE(dead_runner_is_detected_and_its_socket_closed) {
     BOOST_TEST(client.log().find("dead peer") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_quiet_runner_that_answers_pings_is_kept) {
+    // Nothing to carry for several keepalive timeouts: the client's pings and the runner's pongs
+    // keep the one session (the emulator itself never pings here).
+    asio::io_context ioc;
+    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, {},
+                         runner::listener_options{60s});
+    emu.start();
+    client_process client(client_args(emu.port(), "c1", {"--keepalive-timeout", "1"}));
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        BOOST_REQUIRE(co_await emu.wait_for_client("c1", 10s));
+        co_await pause(3500ms);  // a quiet period of three and a half timeouts
+        BOOST_TEST(emu.sessions_accepted() == 1u);
+    });
+    BOOST_TEST(client.log().find("dead peer") == std::string::npos, client.log());
+}
+
 BOOST_AUTO_TEST_CASE(max_reconnect_gives_up_with_exit_1) {
     client_process client(
         client_args(unused_tcp_port(), "c1", {"--max-reconnect", "3", "--reconnect-delay", "0.05"}));

@@ -32,6 +32,7 @@ asio::awaitable<boost::system::error_code> fake_connection::read(boost::beast::f
     auto next = std::move(incoming_.front());
     incoming_.pop_front();
     ++reads_;
+    ++frames_received_;
     if (next.throws) throw std::runtime_error("scripted failure in the connection");
     is_binary = true;
     auto out = buffer.prepare(next.message.size());

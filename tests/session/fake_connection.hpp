@@ -39,6 +39,8 @@ public:
                                                             transport::ws_message kind) override;
     boost::asio::awaitable<boost::system::error_code> close(std::uint16_t code) override;
     void abort() override;
+    void ping() override { ++pings_sent; }
+    std::uint64_t frames_received() const override { return frames_received_; }
     std::uint16_t peer_close_code() const override { return 0; }
     boost::asio::any_io_executor get_executor() override { return ex_; }
 
@@ -55,6 +57,10 @@ private:
     bool hold_ = false;
     std::shared_ptr<bool> aborted_ = std::make_shared<bool>(false);
     std::size_t reads_ = 0;
+    std::uint64_t frames_received_ = 0;
+
+public:
+    std::size_t pings_sent = 0;
 };
 
 bytes frame(protocol::msg_type type, std::uint32_t id, std::uint16_t port = 0,
