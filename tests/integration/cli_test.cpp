@@ -266,7 +266,9 @@ BOOST_AUTO_TEST_CASE(log_file_rotates_by_size_and_keeps_at_most_n_files) {
 BOOST_AUTO_TEST_CASE(sighup_reopens_the_log_file_after_it_was_moved_away) {
     temp_dir dir;
     auto const file = dir.path + "/client.log";
-    client_process client(client_args(unused_tcp_port(), "c1", {"--log-file", file, "--reconnect-delay", "0.2"}));
+    // (the backoff capped low: a failed dial, and its log line, comes at least every 0.5 s)
+    client_process client(client_args(unused_tcp_port(), "c1",
+                                      {"--log-file", file, "--reconnect-delay", "0.2", "--max-reconnect-delay", "0.5"}));
     asio::io_context ioc;
     run_test(ioc, [&]() -> asio::awaitable<void> {
         auto const has = [](std::string const& path, std::string const& text) {
