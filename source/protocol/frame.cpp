@@ -75,14 +75,14 @@ std::optional<message> parse(std::span<std::uint8_t const> bytes) {
     return message{h, bytes.subspan(header_size)};
 }
 
-std::vector<std::uint8_t> encode(header const& h, std::span<std::uint8_t const> payload) {
-    std::vector<std::uint8_t> out(header_size + payload.size());
+frame_bytes encode(header const& h, std::span<std::uint8_t const> payload) {
+    frame_bytes out(header_size + payload.size());
     write_header(out.data(), h);
     if (!payload.empty()) std::memcpy(out.data() + header_size, payload.data(), payload.size());
     return out;
 }
 
-std::vector<std::uint8_t> encode(header const& h, std::string_view payload) {
+frame_bytes encode(header const& h, std::string_view payload) {
     return encode(h, std::span<std::uint8_t const>(reinterpret_cast<std::uint8_t const*>(payload.data()),
                                                    payload.size()));
 }

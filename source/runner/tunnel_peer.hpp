@@ -43,6 +43,7 @@ public:
     void start();
 
     void send(frame_bytes frame) { writer_.send(std::move(frame)); }
+    void send(std::vector<std::uint8_t> const& message) { send(frame_bytes(message.begin(), message.end())); }
     void send_text(std::string const& text) {
         writer_.send(frame_bytes(text.begin(), text.end()), 0, transport::ws_message::text);
     }

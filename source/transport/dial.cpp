@@ -16,6 +16,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "protocol/frame.hpp"
 #include "transport/beast_ws_connection.hpp"
 
 namespace tunnel::transport {
@@ -51,7 +52,8 @@ void configure(Ws& ws, dial_options const& config) {
         }));
     ws.read_message_max(config.max_message);
     ws.auto_fragment(false);
-    ws.write_buffer_bytes(64 * 1024 + 64);
+    // Beast copies and masks what a client sends through a buffer of this size: one pass per frame.
+    ws.write_buffer_bytes(protocol::header_size + protocol::max_data_payload);
     ws.binary(true);
 }
 

@@ -6,13 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <vector>
 
+#include "protocol/frame_bytes.hpp"
 #include "transport/ws_connection.hpp"
 
 namespace tunnel::transport {
 
-using frame_bytes = std::vector<std::uint8_t>;
+using protocol::frame_bytes;
 
 struct outgoing_frame {
     frame_bytes bytes;
@@ -23,9 +23,10 @@ struct outgoing_frame {
 class frame_queue {
 public:
     // What a queued frame costs beyond its bytes (the queue entry and the allocation), so that a
-    // flood of 8-byte frames is bounded by the same budget as a few large ones.
+    // flood of 8-byte frames is bounded by the same budget as a few large ones. The bytes are the
+    // allocation's (capacity), not just the message's: that is the memory the frame holds.
     static constexpr std::size_t per_frame_cost = 64;
-    static std::size_t cost(outgoing_frame const& f) { return f.bytes.size() + per_frame_cost; }
+    static std::size_t cost(outgoing_frame const& f) { return f.bytes.capacity() + per_frame_cost; }
 
     explicit frame_queue(std::size_t budget) : budget_(budget) {}
 

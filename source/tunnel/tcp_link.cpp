@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -22,6 +23,9 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::deferred);
 // After CLOSE, how long the local service gets to finish its side before the socket is closed.
 constexpr std::chrono::seconds close_linger{2};
+// Reads up to this size are copied out of the frame-sized read buffer (a copy this small costs
+// less than holding the rest of the buffer while the frame waits in the queue).
+constexpr std::size_t small_read = 16 * 1024;
 }  // namespace
 
 tcp_link::tcp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port)
@@ -33,20 +37,32 @@ asio::awaitable<void> tcp_link::run() {
     if (!opened) co_return;
     // Then, for the connection's whole life, local -> DATA frames. In this frame, not one of its
     // own: an idle connection holds one coroutine frame fewer.
+    bool readable = false;  // the last read filled its buffer: more may be waiting
     while (!state_.closed()) {
-        auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
-        if (wec || state_.closed()) co_return;
+        if (readable) {
+            // Read again without a trip through the reactor (a wait costs an epoll_ctl and an
+            // epoll_wait), after the other work of this thread (the WebSocket's writer) has run.
+            co_await asio::post(executor_, asio::deferred);
+        } else {
+            // (A wait, not a read: an idle connection holds no buffer while it waits.)
+            auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
+            if (wec) co_return;
+        }
+        if (state_.closed()) co_return;
         if (!state_.silent() && ctx_->upstream.full()) {
             // (GCC 12 miscompiles co_await inside a condition: bind the result first.)
             bool const room = co_await wait_for_upstream_room();
             if (!room) co_return;  // the link is over
         }
+        // Read as much as the socket holds, up to a whole frame, straight behind the header room.
+        transport::frame_bytes frame(protocol::header_size + protocol::max_data_payload);
         error_code ec;
-        std::size_t const available = socket_.available(ec);
-        std::size_t const want = std::clamp<std::size_t>(available, 1, protocol::max_data_payload);
-        transport::frame_bytes frame(protocol::header_size + want);
-        std::size_t const n = socket_.read_some(asio::buffer(frame.data() + protocol::header_size, want), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+        std::size_t const n =
+            socket_.read_some(asio::buffer(frame.data() + protocol::header_size, protocol::max_data_payload), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            readable = false;  // drained: wait for more
+            continue;
+        }
         if (ec == asio::error::eof) {
             // The service closed: what it sent has gone up already; tell the runner, then flush.
             local_eof_ = true;
@@ -58,8 +74,15 @@ asio::awaitable<void> tcp_link::run() {
             on_local_error(ec);
             co_return;
         }
+        readable = n == protocol::max_data_payload;
         if (state_.silent()) continue;  // the runner has let go of this stream: discard
-        frame.resize(protocol::header_size + n);
+        if (n <= small_read) {
+            // A small read gets a buffer of its own size: queued frames hold little more than they
+            // carry (the upstream budget counts what they hold).
+            frame = transport::frame_bytes(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + n));
+        } else {
+            frame.resize(protocol::header_size + n);
+        }
         protocol::write_header(frame.data(),
                                protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
         bump(stats_.bytes_up, n);
@@ -135,7 +158,7 @@ void tcp_link::on_data(std::span<std::uint8_t const> payload) {
         downstream_.release(written);
     }
     if (written == payload.size()) return;
-    pending_.push_back(transport::frame_bytes(payload.begin() + static_cast<std::ptrdiff_t>(written), payload.end()));
+    pending_.push_back(chunk_queue::chunk(payload.begin() + static_cast<std::ptrdiff_t>(written), payload.end()));
     if (state_.phase() == link_phase::open) ensure_pump_down();
 }
 

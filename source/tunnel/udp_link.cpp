@@ -92,7 +92,7 @@ void udp_link::on_data(std::span<std::uint8_t const> payload) {
         downstream_.release(payload.size());
         return;
     }
-    pending_.push_back(transport::frame_bytes(payload.begin(), payload.end()));
+    pending_.push_back(chunk_queue::chunk(payload.begin(), payload.end()));
     wake_down_.notify();
 }
 

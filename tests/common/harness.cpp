@@ -295,12 +295,12 @@ asio::awaitable<std::vector<frame>> barrier(runner::tunnel_peer& peer, std::uint
     }
 }
 
-bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id, std::uint16_t port,
+protocol::frame_bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id, std::uint16_t port,
                  std::span<std::uint8_t const> payload) {
     return protocol::encode(protocol::make_header(type, p, id, port), payload);
 }
 
-bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id, std::uint16_t port,
+protocol::frame_bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id, std::uint16_t port,
                  std::string_view payload) {
     return protocol::encode(protocol::make_header(type, p, id, port), payload);
 }

@@ -41,7 +41,7 @@ asio::awaitable<void> hold_handler(tcp::socket s) {
 }
 
 // CONNECT i for port, as a flood's frame maker.
-std::function<bytes(std::uint32_t)> connects_to(std::uint16_t port) {
+std::function<protocol::frame_bytes(std::uint32_t)> connects_to(std::uint16_t port) {
     return [port](std::uint32_t i) { return make_frame(msg_type::connect, proto::tcp, i, port); };
 }
 
@@ -70,7 +70,7 @@ struct flood_runner {
 // socket takes them (one batch in flight: this process stays small), for flood_time or max_frames,
 // reading nothing from the tunnel meanwhile. Samples the client's memory once a second.
 asio::awaitable<flood_report> flood(client_process& client, flood_runner& runner,
-                                    std::function<bytes(std::uint32_t)> make, std::size_t max_frames) {
+                                    std::function<protocol::frame_bytes(std::uint32_t)> make, std::size_t max_frames) {
     co_await wait_until([&] { return runner.tunnel->has_value(); }, 10s, "the tunnel");
     auto& socket = **runner.tunnel;
     // One PING/PONG: the session runs. From here on nothing is read.

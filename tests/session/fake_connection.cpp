@@ -62,7 +62,8 @@ void fake_connection::abort() {
 }
 
 bytes frame(protocol::msg_type type, std::uint32_t id, std::uint16_t port, protocol::proto p, std::size_t payload) {
-    bytes out = protocol::encode(protocol::make_header(type, p, id, port));
+    auto const header = protocol::encode(protocol::make_header(type, p, id, port));
+    bytes out(header.begin(), header.end());
     out.resize(out.size() + payload, 0x5a);
     return out;
 }

@@ -22,6 +22,27 @@ BOOST_AUTO_TEST_CASE(every_frame_costs_its_bytes_plus_bookkeeping) {
     BOOST_TEST(q.queued_cost() == 60 + 2 * overhead);
 }
 
+BOOST_AUTO_TEST_CASE(a_frame_costs_the_memory_it_holds_not_only_what_it_carries) {
+    // A read buffer sized for a whole frame that got a short read still holds all of it.
+    frame_bytes bytes(10'000);
+    bytes.resize(100);
+    auto const held = bytes.capacity();
+    BOOST_TEST(held >= 10'000u);
+    tunnel::transport::frame_queue q(100'000);
+    BOOST_TEST(q.push(outgoing_frame{std::move(bytes), 1}) == held + overhead);
+    BOOST_TEST(q.pop_written() == held + overhead);
+    BOOST_TEST(q.queued_cost() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(growing_a_frame_leaves_the_new_bytes_alone) {
+    // Reads fill the frame right after it is sized: no zero fill first. Observed through a
+    // buffer reused in place: shrinking then growing again keeps the bytes that were there.
+    frame_bytes bytes(64, 0xab);
+    bytes.resize(8);
+    bytes.resize(64);
+    BOOST_TEST(bytes[63] == 0xab);
+}
+
 BOOST_AUTO_TEST_CASE(tiny_frames_fill_the_budget_too) {
     // A flood of 8-byte replies must reach the budget like a few large frames do.
     tunnel::transport::frame_queue q(64 * 1024);
