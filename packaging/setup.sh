@@ -11,6 +11,8 @@ packages=(
 )
 # The ThreadSanitizer and fuzz builds use clang and its runtimes (libFuzzer).
 if [ "${1:-}" = "tsan" ] || [ "${1:-}" = "fuzz" ]; then packages+=(clang-14 libclang-rt-14-dev); fi
+# Packaging (packaging/package.sh): dpkg-shlibdeps for tunnel-runner's dependencies, lintian, file.
+if [ "${1:-}" = "package" ]; then packages+=(dpkg-dev lintian file); fi
 
 missing=()
 for p in "${packages[@]}"; do
