@@ -1,6 +1,7 @@
 #include "tunnel/udp_link.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/deferred.hpp>
@@ -113,20 +114,24 @@ void udp_link::on_refused() {
 }
 
 asio::awaitable<void> udp_link::pump_up() {
+    // Datagrams are read into this thread's buffer, then copied out at their size: nothing to
+    // ask the size first (FIONREAD), and no buffer held by a flow while it waits.
+    thread_local std::array<std::uint8_t, max_datagram> scratch;
     while (!state_.closed()) {
-        auto [wec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
+        // Waits by peeking with no room: the peek is tried at once and reaches the reactor only
+        // when nothing waits (async_wait always goes through it: an epoll_ctl and an epoll_wait
+        // per datagram).
+        auto [wec, ignored] =
+            co_await socket_.async_receive(asio::mutable_buffer(), udp::socket::message_peek, use_tuple);
         if (state_.closed()) co_return;
-        if (wec) continue;  // the socket moved to ::1 under this wait
+        if (wec == asio::error::connection_refused) on_refused();
+        if (wec) continue;  // an ICMP error from an earlier datagram, or the socket moved to ::1
         if (!state_.silent() && ctx_->upstream.full()) {
             bool const room = co_await wait_for_upstream_room();  // (not inside a condition: GCC 12)
             if (!room) co_return;
         }
         error_code ec;
-        // On Linux, FIONREAD on a UDP socket is the size of the next datagram.
-        std::size_t const available = socket_.available(ec);
-        std::size_t const want = std::clamp<std::size_t>(available, 1, max_datagram);
-        transport::frame_bytes frame(protocol::header_size + want);
-        std::size_t const n = socket_.receive(asio::buffer(frame.data() + protocol::header_size, want), 0, ec);
+        std::size_t const n = socket_.receive(asio::buffer(scratch), 0, ec);
         if (ec == asio::error::connection_refused) on_refused();
         if (ec) {
             if (!is_transient(ec))
@@ -139,9 +144,10 @@ asio::awaitable<void> udp_link::pump_up() {
             last_sent_ = {};
         }
         if (state_.silent()) continue;
-        frame.resize(protocol::header_size + n);
+        transport::frame_bytes frame(protocol::header_size + n);
         protocol::write_header(frame.data(),
                                protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
+        std::copy_n(scratch.begin(), n, frame.begin() + protocol::header_size);
         ++datagrams_up_;
         bump(stats_.bytes_up, n);
         send_data(std::move(frame));
