@@ -20,6 +20,8 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <streambuf>
+#include <unistd.h>
 
 namespace tunnel {
 
@@ -38,6 +40,40 @@ std::mutex sinks_mutex;
 boost::shared_ptr<sink_type> stderr_sink;
 boost::shared_ptr<file_sink_type> file_sink;
 std::optional<log_file_options> file_options;
+
+// stderr as a stream that hands each record to the kernel in one write: std::cerr is unbuffered,
+// so the backend's record and its newline were two. The sink flushes after every record.
+class stderr_buffer final : public std::streambuf {
+protected:
+    int_type overflow(int_type c) override {
+        if (!traits_type::eq_int_type(c, traits_type::eof())) pending_.push_back(traits_type::to_char_type(c));
+        return traits_type::not_eof(c);
+    }
+    std::streamsize xsputn(char const* s, std::streamsize n) override {
+        pending_.append(s, static_cast<std::size_t>(n));
+        return n;
+    }
+    int sync() override {
+        std::size_t done = 0;
+        while (done < pending_.size()) {
+            auto const n = ::write(STDERR_FILENO, pending_.data() + done, pending_.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;  // stderr is gone or full: the record is lost, as with std::cerr
+            done += static_cast<std::size_t>(n);
+        }
+        pending_.clear();
+        return 0;
+    }
+
+private:
+    std::string pending_;
+};
+
+std::ostream& stderr_stream() {
+    // Never destroyed: records may still come while static objects are torn down at exit.
+    static auto* const stream = new std::ostream(new stderr_buffer);
+    return *stream;
+}
 
 std::string lower(std::string_view text) {
     std::string out(text);
@@ -188,7 +224,7 @@ void init_logging(log_level level, log_format format) {
     if (installed) return;
     installed = true;
     auto backend = boost::make_shared<blog::sinks::text_ostream_backend>();
-    backend->add_stream(boost::shared_ptr<std::ostream>(&std::cerr, boost::null_deleter()));
+    backend->add_stream(boost::shared_ptr<std::ostream>(&stderr_stream(), boost::null_deleter()));
     backend->auto_flush(true);
     stderr_sink = boost::make_shared<sink_type>(backend);
     stderr_sink->set_formatter(&format_record);
