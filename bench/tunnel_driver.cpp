@@ -41,11 +41,17 @@ std::shared_ptr<tunnel_stream> tunnel_driver::open(protocol::proto proto, std::u
     return stream;
 }
 
+namespace {
+// DATA down as the runner's users send it: 64 KiB per frame (what the client itself sends up may be
+// larger; that is its own choice).
+constexpr std::size_t down_frame_payload = 64 * 1024;
+}  // namespace
+
 asio::awaitable<bool> tunnel_driver::send(tunnel_stream& stream, std::span<std::uint8_t const> bytes) {
     std::size_t offset = 0;
     do {
         if (stream.over() || ended_) co_return false;  // after the client's CLOSE the id is dead
-        std::size_t const n = std::min(bytes.size() - offset, protocol::max_data_payload);
+        std::size_t const n = std::min(bytes.size() - offset, down_frame_payload);
         tunnel::transport::frame_bytes frame(protocol::header_size + n);
         protocol::write_header(frame.data(),
                                protocol::make_header(msg_type::data, stream.proto, stream.id, stream.port));
