@@ -16,6 +16,9 @@ using protocol::msg_type;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// DATA down as the runner's users send it: 64 KiB per frame (what the client itself sends up may be
+// larger; that is its own choice).
+constexpr std::size_t down_frame_payload = 64 * 1024;
 
 tunnel::transport::frame_bytes control_frame(msg_type type, tunnel_stream const& s) {
     return protocol::encode(protocol::make_header(type, s.proto, s.id, s.port));
@@ -40,12 +43,6 @@ std::shared_ptr<tunnel_stream> tunnel_driver::open(protocol::proto proto, std::u
     peer_->send(control_frame(msg_type::connect, *stream));
     return stream;
 }
-
-namespace {
-// DATA down as the runner's users send it: 64 KiB per frame (what the client itself sends up may be
-// larger; that is its own choice).
-constexpr std::size_t down_frame_payload = 64 * 1024;
-}  // namespace
 
 asio::awaitable<bool> tunnel_driver::send(tunnel_stream& stream, std::span<std::uint8_t const> bytes) {
     std::size_t offset = 0;
