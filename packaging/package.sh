@@ -37,6 +37,8 @@ has "$client_files" ' \./usr/bin/tunnel-client$' "tunnel-client is not in /usr/b
 has "$client_files" ' \./usr/share/doc/tunnel-client/copyright$' "no copyright in $client_deb"
 has "$client_files" ' \./usr/share/doc/tunnel-client/changelog\.gz$' "no changelog.gz in $client_deb"
 has "$client_files" ' \./usr/share/doc/tunnel-client/README\.md$' "no README in $client_deb"
+has "$client_files" ' \./usr/share/man/man1/tunnel-client\.1\.gz$' "no manual page in $client_deb"
+has "$runner_files" ' \./usr/share/man/man1/tunnel-runner\.1\.gz$' "no manual page in $runner_deb"
 lacks "$client_files" 'tunnel-runner' "$client_deb holds tunnel-runner"
 has "$runner_files" ' \./usr/bin/tunnel-runner$' "tunnel-runner is not in /usr/bin of $runner_deb"
 has "$runner_files" ' \./usr/share/doc/tunnel-runner/copyright$' "no copyright in $runner_deb"

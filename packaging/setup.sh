@@ -11,8 +11,9 @@ packages=(
 )
 # The ThreadSanitizer and fuzz builds use clang and its runtimes (libFuzzer).
 if [ "${1:-}" = "tsan" ] || [ "${1:-}" = "fuzz" ]; then packages+=(clang-14 libclang-rt-14-dev); fi
-# Packaging (packaging/package.sh): dpkg-shlibdeps for tunnel-runner's dependencies, lintian, file.
-if [ "${1:-}" = "package" ]; then packages+=(dpkg-dev lintian file); fi
+# Packaging (packaging/package.sh): dpkg-shlibdeps for tunnel-runner's dependencies, lintian, file,
+# and help2man for the manual pages (the release preset makes them).
+if [ "${1:-}" = "package" ]; then packages+=(dpkg-dev lintian file help2man); fi
 
 missing=()
 for p in "${packages[@]}"; do
