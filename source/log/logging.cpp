@@ -46,7 +46,8 @@ std::optional<log_file_options> file_options;
 class stderr_buffer final : public std::streambuf {
 protected:
     int_type overflow(int_type c) override {
-        if (!traits_type::eq_int_type(c, traits_type::eof())) pending_.push_back(traits_type::to_char_type(c));
+        if (!traits_type::eq_int_type(c, traits_type::eof()))
+            pending_.push_back(traits_type::to_char_type(c));
         return traits_type::not_eof(c);
     }
     std::streamsize xsputn(char const* s, std::streamsize n) override {

@@ -1,8 +1,8 @@
 #pragma once
-// The bytes of one encoded frame (header + payload), as sent in one WebSocket message, and of
-// the chunks queued for a local socket. Growing it leaves the new bytes uninitialised: a reader
-// sizes a frame for the most the socket may give and then reads into it, so zero-filling 64 KiB
-// that the read overwrites at once would be wasted work on every frame.
+// The bytes of one encoded frame (header + payload), as sent in one WebSocket message. Growing it
+// leaves the new bytes uninitialised: a reader sizes a frame for the most the socket may give and
+// then reads into it, so zero-filling a whole frame that the read overwrites at once would be
+// wasted work on every frame.
 
 #include <cstdint>
 #include <memory>

@@ -5,12 +5,13 @@
 #include <boost/beast/websocket/detail/mask.hpp>
 #include <boost/version.hpp>
 #include <cstdint>
+#include <cstring>
 
 // These replace Beast's own definitions (boost_beast.cpp leaves mask.ipp out by its include guard),
 // so they must match that Beast's declarations and semantics exactly. Checked against Boost 1.81:
 // another Boost must be checked again (detail/mask.ipp) before this number is changed.
-static_assert(BOOST_VERSION / 100 == 1081, "websocket_mask.cpp replaces Beast internals of Boost 1.81: recheck them");
-#include <cstring>
+static_assert(BOOST_VERSION / 100 == 1081,
+              "websocket_mask.cpp replaces Beast internals of Boost 1.81: recheck them");
 
 namespace boost::beast::websocket::detail {
 

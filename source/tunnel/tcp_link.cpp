@@ -57,8 +57,8 @@ asio::awaitable<void> tcp_link::run() {
         // Read as much as the socket holds, up to a whole frame, straight behind the header room.
         transport::frame_bytes frame(protocol::header_size + protocol::max_data_payload);
         error_code ec;
-        std::size_t const n =
-            socket_.read_some(asio::buffer(frame.data() + protocol::header_size, protocol::max_data_payload), ec);
+        auto const payload = asio::buffer(frame.data() + protocol::header_size, protocol::max_data_payload);
+        std::size_t const n = socket_.read_some(payload, ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) {
             readable = false;  // drained: wait for more
             continue;
@@ -79,7 +79,8 @@ asio::awaitable<void> tcp_link::run() {
         if (n <= small_read) {
             // A small read gets a buffer of its own size: queued frames hold little more than they
             // carry (the upstream budget counts what they hold).
-            frame = transport::frame_bytes(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + n));
+            auto const end = frame.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + n);
+            frame = transport::frame_bytes(frame.begin(), end);
         } else {
             frame.resize(protocol::header_size + n);
         }

@@ -113,10 +113,21 @@ void udp_link::on_refused() {
     }
 }
 
-asio::awaitable<void> udp_link::pump_up() {
-    // Datagrams are read into this thread's buffer, then copied out at their size: nothing to
-    // ask the size first (FIONREAD), and no buffer held by a flow while it waits.
+transport::frame_bytes udp_link::receive_frame(error_code& ec) {
+    // Read into this thread's buffer, then copied out at its size: nothing to ask the size first
+    // (FIONREAD), and no buffer held by a flow while it waits. (Not in the coroutine: one that
+    // resumes on another thread must not keep using the first thread's buffer.)
     thread_local std::array<std::uint8_t, max_datagram> scratch;
+    std::size_t const n = socket_.receive(asio::buffer(scratch), 0, ec);
+    if (ec) return {};
+    transport::frame_bytes frame(protocol::header_size + n);
+    protocol::write_header(frame.data(),
+                           protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
+    std::copy_n(scratch.begin(), n, frame.begin() + protocol::header_size);
+    return frame;
+}
+
+asio::awaitable<void> udp_link::pump_up() {
     while (!state_.closed()) {
         // Waits by peeking with no room: the peek is tried at once and reaches the reactor only
         // when nothing waits (async_wait always goes through it: an epoll_ctl and an epoll_wait
@@ -131,7 +142,7 @@ asio::awaitable<void> udp_link::pump_up() {
             if (!room) co_return;
         }
         error_code ec;
-        std::size_t const n = socket_.receive(asio::buffer(scratch), 0, ec);
+        auto frame = receive_frame(ec);
         if (ec == asio::error::connection_refused) on_refused();
         if (ec) {
             if (!is_transient(ec))
@@ -144,12 +155,8 @@ asio::awaitable<void> udp_link::pump_up() {
             last_sent_ = {};
         }
         if (state_.silent()) continue;
-        transport::frame_bytes frame(protocol::header_size + n);
-        protocol::write_header(frame.data(),
-                               protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
-        std::copy_n(scratch.begin(), n, frame.begin() + protocol::header_size);
         ++datagrams_up_;
-        bump(stats_.bytes_up, n);
+        bump(stats_.bytes_up, frame.size() - protocol::header_size);
         send_data(std::move(frame));
     }
 }

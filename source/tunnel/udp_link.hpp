@@ -26,6 +26,8 @@ private:
     void close_socket() override;
 
     boost::asio::awaitable<void> pump_up();
+    // The next datagram as a DATA frame; empty with ec set when there is none.
+    transport::frame_bytes receive_frame(boost::system::error_code& ec);
     boost::asio::awaitable<void> pump_down();
     boost::asio::awaitable<void> expire_when_idle();
     boost::system::error_code open_socket(boost::asio::ip::address const& address);

@@ -295,13 +295,13 @@ asio::awaitable<std::vector<frame>> barrier(runner::tunnel_peer& peer, std::uint
     }
 }
 
-protocol::frame_bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id, std::uint16_t port,
-                 std::span<std::uint8_t const> payload) {
+protocol::frame_bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id,
+                                 std::uint16_t port, std::span<std::uint8_t const> payload) {
     return protocol::encode(protocol::make_header(type, p, id, port), payload);
 }
 
-protocol::frame_bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id, std::uint16_t port,
-                 std::string_view payload) {
+protocol::frame_bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id,
+                                 std::uint16_t port, std::string_view payload) {
     return protocol::encode(protocol::make_header(type, p, id, port), payload);
 }
 

@@ -107,10 +107,10 @@ asio::awaitable<frame> expect_frame(runner::tunnel_peer& peer, protocol::msg_typ
 asio::awaitable<std::vector<frame>> barrier(runner::tunnel_peer& peer, std::uint32_t ping_id,
                                             std::chrono::milliseconds timeout = 10s);
 
-protocol::frame_bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id, std::uint16_t port,
-                 std::span<std::uint8_t const> payload = {});
-protocol::frame_bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id, std::uint16_t port,
-                 std::string_view payload);
+protocol::frame_bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id,
+                                 std::uint16_t port, std::span<std::uint8_t const> payload = {});
+protocol::frame_bytes make_frame(protocol::msg_type type, protocol::proto p, std::uint32_t id,
+                                 std::uint16_t port, std::string_view payload);
 
 // ---- data -----------------------------------------------------------------------------------
 
