@@ -1,7 +1,8 @@
 #include "tunnel/tcp_link.hpp"
 
-#include <algorithm>
 #include <array>
+#include <tuple>
+#include <utility>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
