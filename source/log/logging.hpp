@@ -1,6 +1,7 @@
 #pragma once
-// A thin logging facade over Boost.Log: one line per event on stderr, with timestamp, level,
-// message and key=value fields (or one JSON object per line). Boost.Log stays out of this header.
+// Logging: one line per event on stderr (or a rotated file), with timestamp, level, message and
+// key=value fields (or one JSON object per line). Each line reaches the kernel in one write(2), so
+// lines from several threads never interleave.
 
 #include <concepts>
 #include <cstdint>
@@ -40,9 +41,8 @@ private:
 // Installs the stderr sink. Safe to call again (replaces the settings).
 void init_logging(log_level level, log_format format);
 
-// Where the log goes instead of stderr: a file rotated by size (Boost.Log's file backend), each
-// line flushed. The current file keeps its name; rotated ones are PATH.N (N counts up) in the same
-// directory, and only the newest max_files - 1 of them are kept.
+// Where the log goes instead of stderr: a file rotated by size (see rotating_file.hpp), each line
+// written at once.
 struct log_file_options {
     std::string path;
     std::uintmax_t max_size = 10 * 1024 * 1024;

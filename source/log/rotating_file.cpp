@@ -1,0 +1,94 @@
+#include "log/rotating_file.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+namespace tunnel {
+
+namespace {
+
+int open_append(std::string const& path) {
+    return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+// The numbers N of the rotated files PATH.N beside path, lowest first.
+std::vector<std::uint64_t> rotated_numbers(std::string const& path) {
+    auto const slash = path.rfind('/');
+    std::string const dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    std::string const prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".";
+    std::vector<std::uint64_t> out;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return out;
+    while (auto const* e = ::readdir(d)) {
+        std::string_view const name(e->d_name);
+        if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix) continue;
+        auto const digits = name.substr(prefix.size());
+        std::uint64_t n = 0;
+        auto const [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (ec == std::errc{} && end == digits.data() + digits.size()) out.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<rotating_file>, std::string> rotating_file::open(log_file_options const& options) {
+    auto absolute = options;  // the name stays right for reopening and rotating wherever the cwd goes
+    if (absolute.path.empty() || absolute.path.front() != '/') {
+        std::vector<char> cwd(4096);
+        if (::getcwd(cwd.data(), cwd.size())) absolute.path = std::string(cwd.data()) + "/" + absolute.path;
+    }
+    int const fd = open_append(absolute.path);
+    if (fd < 0) return "--log-file " + options.path + ": cannot open it for writing (" + std::strerror(errno) + ")";
+    struct stat st {};
+    std::uintmax_t const size = ::fstat(fd, &st) == 0 ? static_cast<std::uintmax_t>(st.st_size) : 0;
+    return std::unique_ptr<rotating_file>(new rotating_file(std::move(absolute), fd, size));
+}
+
+rotating_file::rotating_file(log_file_options options, int fd, std::uintmax_t size)
+    : options_(std::move(options)), fd_(fd), size_(size) {}
+
+rotating_file::~rotating_file() { ::close(fd_); }
+
+void rotating_file::write(std::string_view line) {
+    if (size_ > 0 && size_ + line.size() > options_.max_size) rotate();
+    std::size_t done = 0;
+    while (done < line.size()) {
+        auto const n = ::write(fd_, line.data() + done, line.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // disk full or gone: the line is lost, as with stderr
+        done += static_cast<std::size_t>(n);
+    }
+    size_ += done;
+}
+
+// Renames the current file to PATH.N, drops the oldest rotated files beyond max_files - 1 and
+// starts an empty current file. If the rename fails (the directory turned read-only), the lines
+// keep going to the current file and the next line tries again.
+void rotating_file::rotate() {
+    auto numbers = rotated_numbers(options_.path);
+    auto const next = numbers.empty() ? 1 : numbers.back() + 1;
+    std::string const target = options_.path + "." + std::to_string(next);
+    if (::rename(options_.path.c_str(), target.c_str()) != 0) return;
+    numbers.push_back(next);
+    std::size_t const keep = options_.max_files > 0 ? options_.max_files - 1 : 0;
+    for (std::size_t i = 0; i + keep < numbers.size(); ++i)
+        ::unlink((options_.path + "." + std::to_string(numbers[i])).c_str());
+    int const fd = open_append(options_.path);
+    if (fd < 0) return;  // keep writing to the renamed file rather than nowhere
+    ::close(fd_);
+    fd_ = fd;
+    size_ = 0;
+}
+
+}  // namespace tunnel

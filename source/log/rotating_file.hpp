@@ -1,0 +1,35 @@
+#pragma once
+// A log file rotated by size: the current file keeps its name; a full one is renamed PATH.N (N
+// counts up from the highest already there) and only the newest max_files - 1 of those are kept.
+// Every line is written with one write(2) on an O_APPEND descriptor, so nothing is buffered.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "log/logging.hpp"
+
+namespace tunnel {
+
+class rotating_file {
+public:
+    // The file opened for appending, or why it cannot be (one line).
+    static std::variant<std::unique_ptr<rotating_file>, std::string> open(log_file_options const& options);
+    ~rotating_file();
+    rotating_file(rotating_file const&) = delete;
+    rotating_file& operator=(rotating_file const&) = delete;
+
+    // Appends line (newline included), first rotating if it would take the file past max_size.
+    void write(std::string_view line);
+
+private:
+    rotating_file(log_file_options options, int fd, std::uintmax_t size);
+    void rotate();
+
+    log_file_options options_;
+    int fd_;
+    std::uintmax_t size_;  // bytes in the current file
+};
+
+}  // namespace tunnel
