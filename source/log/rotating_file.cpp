@@ -42,14 +42,16 @@ std::vector<std::uint64_t> rotated_numbers(std::string const& path) {
 
 }  // namespace
 
-std::variant<std::unique_ptr<rotating_file>, std::string> rotating_file::open(log_file_options const& options) {
+std::variant<std::unique_ptr<rotating_file>, std::string> rotating_file::open(
+    log_file_options const& options) {
     auto absolute = options;  // the name stays right for reopening and rotating wherever the cwd goes
     if (absolute.path.empty() || absolute.path.front() != '/') {
         std::vector<char> cwd(4096);
         if (::getcwd(cwd.data(), cwd.size())) absolute.path = std::string(cwd.data()) + "/" + absolute.path;
     }
     int const fd = open_append(absolute.path);
-    if (fd < 0) return "--log-file " + options.path + ": cannot open it for writing (" + std::strerror(errno) + ")";
+    if (fd < 0)
+        return "--log-file " + options.path + ": cannot open it for writing (" + std::strerror(errno) + ")";
     struct stat st {};
     std::uintmax_t const size = ::fstat(fd, &st) == 0 ? static_cast<std::uintmax_t>(st.st_size) : 0;
     return std::unique_ptr<rotating_file>(new rotating_file(std::move(absolute), fd, size));
