@@ -127,14 +127,18 @@ asio::awaitable<std::string> tcp_link::open_local() {
     for (auto const& address : loopbacks) {
         tcp::endpoint const endpoint(address, port_);
         asio::steady_timer deadline(executor_, ctx_->config.local_connect_timeout);
-        error_code ec = co_await connect_within(endpoint, deadline);
-        if (state_.closed()) co_return std::string{};  // replaced meanwhile: opened() closes it
+        // Opened here so that its options come first: a socket already non-blocking is not set so
+        // again by the connect (one ioctl per connection fewer). Every write tries it first.
+        error_code ec;
+        socket_.open(endpoint.protocol(), ec);
         if (!ec) {
             error_code ignored;
             socket_.set_option(tcp::no_delay(true), ignored);
-            socket_.non_blocking(true, ignored);  // every write tries the socket first
-            co_return std::string{};
+            socket_.non_blocking(true, ignored);
+            ec = co_await connect_within(endpoint, deadline);
         }
+        if (state_.closed()) co_return std::string{};  // replaced meanwhile: opened() closes it
+        if (!ec) co_return std::string{};
         if (!reasons.empty()) reasons += "; ";
         reasons += address.is_v6() ? "[::1]:" : "127.0.0.1:";
         reasons += std::to_string(port_) + " " + ec.message();
