@@ -6,9 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
-# The static binary must not grow unnoticed. It is about 8.9 MiB: Debian's libcrypto is 3.4 MB of
-# it (OpenSSL 3's default provider keeps every algorithm it was built with), glibc 1.1 MB.
-max_size=$((9 * 1024 * 1024))
+# The static binary must not grow unnoticed. It is about 8.35 MiB: Debian's libcrypto and libssl are
+# 3.9 MB of it (OpenSSL 3's default provider keeps every algorithm it was built with), glibc 1.1 MB.
+max_size=$((85 * 1024 * 1024 / 10))
 
 bash packaging/setup.sh package
 cmake --preset release >/dev/null
