@@ -191,12 +191,14 @@ std::optional<int> client_process::wait_exit_blocking(std::chrono::milliseconds 
     return result;
 }
 
-std::string client_process::log() const {
-    std::ifstream in(log_path_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+std::string read_file(std::string const& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
 }
+
+std::string client_process::log() const { return read_file(log_path_); }
 
 namespace {
 std::size_t status_field_kib(pid_t pid, std::string const& field) {

@@ -39,6 +39,9 @@ using asio::ip::udp;
 using namespace std::chrono_literals;
 using bytes = std::vector<std::uint8_t>;
 
+// The whole of a text file; empty when it cannot be read (yet).
+std::string read_file(std::string const& path);
+
 // Runs body on ioc until it returns; fails the test when it throws or is not done within limit.
 void run_test(asio::io_context& ioc, std::function<asio::awaitable<void>()> body,
               std::chrono::milliseconds limit = 60s);

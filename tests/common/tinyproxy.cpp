@@ -24,13 +24,6 @@ namespace tunnel::test {
 
 namespace {
 
-std::string read_file(std::string const& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::size_t count_of(std::string const& text, std::string const& needle) {
     std::size_t n = 0;
     for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size()))

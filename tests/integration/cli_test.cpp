@@ -272,10 +272,7 @@ BOOST_AUTO_TEST_CASE(sighup_reopens_the_log_file_after_it_was_moved_away) {
     asio::io_context ioc;
     run_test(ioc, [&]() -> asio::awaitable<void> {
         auto const has = [](std::string const& path, std::string const& text) {
-            std::ifstream in(path);
-            std::ostringstream all;
-            all << in.rdbuf();
-            return all.str().find(text) != std::string::npos;
+            return read_file(path).find(text) != std::string::npos;
         };
         co_await wait_until([&] { return has(file, "tunnel-client starting"); }, 5s, "the first lines");
         std::filesystem::rename(file, dir.path + "/client.log.old");  // what logrotate does

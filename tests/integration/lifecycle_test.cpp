@@ -137,8 +137,9 @@ BOOST_AUTO_TEST_CASE(a_quiet_runner_that_answers_pings_is_kept) {
     // Nothing to carry for several keepalive timeouts: the client's pings and the runner's pongs
     // keep the one session (the emulator itself never pings here).
     asio::io_context ioc;
-    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, {},
-                         runner::listener_options{60s});
+    runner::listener_options slow_keepalive;
+    slow_keepalive.keepalive_timeout = 60s;
+    runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, {}, slow_keepalive);
     emu.start();
     client_process client(client_args(emu.port(), "c1", {"--keepalive-timeout", "1"}));
     run_test(ioc, [&]() -> asio::awaitable<void> {

@@ -79,8 +79,10 @@ BOOST_AUTO_TEST_CASE(websocket_pings_are_answered_while_data_flows) {
     asio::io_context ioc;
     auto records = std::make_shared<std::vector<sink_record>>();
     tcp_service sink(ioc.get_executor(), sink_handler(records));
+    runner::listener_options quick_keepalive;
+    quick_keepalive.keepalive_timeout = 600ms;
     runner::emulator emu(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
-                         {{0, "c1", sink.port(), proto::tcp}}, runner::listener_options{600ms});
+                         {{0, "c1", sink.port(), proto::tcp}}, quick_keepalive);
     emu.start();
     client_process client(client_args(emu.port(), "c1"));
     run_test(

@@ -27,13 +27,6 @@ namespace {
 constexpr char const* supervisord_path = "/usr/bin/supervisord";
 constexpr char const* supervisorctl_path = "/usr/bin/supervisorctl";
 
-std::string read_file(std::string const& path) {
-    std::ifstream in(path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 std::size_t count_of(std::string const& text, std::string const& needle) {
     std::size_t n = 0;
     for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
