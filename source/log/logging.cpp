@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -32,18 +32,8 @@ log_output& output() {
     return *instance;
 }
 
-void write_stderr(std::string_view line) {
-    std::size_t done = 0;
-    while (done < line.size()) {
-        auto const n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // stderr is gone or full: the line is lost, as with std::cerr
-        done += static_cast<std::size_t>(n);
-    }
-}
-
 // UTC, ISO 8601 with microseconds: 2026-11-27T12:13:40.123456Z
-std::string timestamp() {
+void append_timestamp(std::string& line) {
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
     std::tm utc{};
@@ -52,7 +42,26 @@ std::string timestamp() {
     int const n = std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900,
                                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                                 static_cast<long>(now.tv_nsec / 1000));
-    return std::string(text, n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (n > 0) line.append(text, std::min(static_cast<std::size_t>(n), sizeof text - 1));
+}
+
+// The level as the text format shows it: upper case, padded to 5 columns.
+std::string_view level_column(log_level level) {
+    switch (level) {
+        case log_level::trace:
+            return "TRACE";
+        case log_level::debug:
+            return "DEBUG";
+        case log_level::info:
+            return "INFO ";
+        case log_level::warn:
+            return "WARN ";
+        case log_level::error:
+            return "ERROR";
+        case log_level::off:
+            return "OFF  ";
+    }
+    return "INFO ";
 }
 
 std::string lower(std::string_view text) {
@@ -209,7 +218,7 @@ void log_write(log_level level, std::string_view message, std::initializer_list<
     line.reserve(64 + message.size());
     if (format == log_format::json) {
         line += "{\"ts\":\"";
-        line += timestamp();
+        append_timestamp(line);
         line += "\",\"level\":\"";
         line += log_level_name(level);
         line += "\",\"msg\":\"";
@@ -218,12 +227,9 @@ void log_write(log_level level, std::string_view message, std::initializer_list<
         line += render_fields(format, fields);
         line += '}';
     } else {
-        std::string name(log_level_name(level));
-        for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        name.resize(5, ' ');
-        line += timestamp();
+        append_timestamp(line);
         line += ' ';
-        line += name;
+        line += level_column(level);
         line += ' ';
         line += message;
         line += render_fields(format, fields);
@@ -234,7 +240,7 @@ void log_write(log_level level, std::string_view message, std::initializer_list<
     if (out.file)
         out.file->write(line);
     else
-        write_stderr(line);
+        write_whole(STDERR_FILENO, line);  // a line stderr refuses is lost, as with std::cerr
 }
 
 }  // namespace tunnel

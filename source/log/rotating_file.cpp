@@ -42,6 +42,17 @@ std::vector<std::uint64_t> rotated_numbers(std::string const& path) {
 
 }  // namespace
 
+bool write_whole(int fd, std::string_view text) {
+    std::size_t done = 0;
+    while (done < text.size()) {
+        auto const n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
 std::variant<std::unique_ptr<rotating_file>, std::string> rotating_file::open(
     log_file_options const& options) {
     auto absolute = options;  // the name stays right for reopening and rotating wherever the cwd goes
@@ -64,14 +75,7 @@ rotating_file::~rotating_file() { ::close(fd_); }
 
 void rotating_file::write(std::string_view line) {
     if (size_ > 0 && size_ + line.size() > options_.max_size) rotate();
-    std::size_t done = 0;
-    while (done < line.size()) {
-        auto const n = ::write(fd_, line.data() + done, line.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // disk full or gone: the line is lost, as with stderr
-        done += static_cast<std::size_t>(n);
-    }
-    size_ += done;
+    if (write_whole(fd_, line)) size_ += line.size();  // (a line lost to a full disk is not counted)
 }
 
 // Renames the current file to PATH.N, drops the oldest rotated files beyond max_files - 1 and

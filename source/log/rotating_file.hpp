@@ -12,6 +12,10 @@
 
 namespace tunnel {
 
+// Writes all of text to fd, again after EINTR or a short write. false when fd refuses (full, gone):
+// the rest is dropped, since a log line is not worth blocking or failing for.
+bool write_whole(int fd, std::string_view text);
+
 class rotating_file {
 public:
     // The file opened for appending, or why it cannot be (one line).
