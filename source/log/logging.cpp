@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cstdio>
@@ -45,24 +46,12 @@ void append_timestamp(std::string& line) {
     if (n > 0) line.append(text, std::min(static_cast<std::size_t>(n), sizeof text - 1));
 }
 
-// The level as the text format shows it: upper case, padded to 5 columns.
-std::string_view level_column(log_level level) {
-    switch (level) {
-        case log_level::trace:
-            return "TRACE";
-        case log_level::debug:
-            return "DEBUG";
-        case log_level::info:
-            return "INFO ";
-        case log_level::warn:
-            return "WARN ";
-        case log_level::error:
-            return "ERROR";
-        case log_level::off:
-            return "OFF  ";
-    }
-    return "INFO ";
-}
+// Each level's name, and its column in the text format (upper case, padded to 5), by enum value.
+constexpr std::array<std::string_view, 6> level_names{"trace", "debug", "info", "warn", "error", "off"};
+constexpr std::array<std::string_view, 6> level_columns{"TRACE", "DEBUG", "INFO ", "WARN ", "ERROR", "OFF  "};
+static_assert(static_cast<std::size_t>(log_level::off) + 1 == level_names.size());
+
+std::string_view level_column(log_level level) { return level_columns.at(static_cast<std::size_t>(level)); }
 
 std::string lower(std::string_view text) {
     std::string out(text);
@@ -97,23 +86,7 @@ std::optional<log_format> parse_log_format(std::string_view text) {
     return std::nullopt;
 }
 
-std::string_view log_level_name(log_level level) {
-    switch (level) {
-        case log_level::trace:
-            return "trace";
-        case log_level::debug:
-            return "debug";
-        case log_level::info:
-            return "info";
-        case log_level::warn:
-            return "warn";
-        case log_level::error:
-            return "error";
-        case log_level::off:
-            return "off";
-    }
-    return "info";
-}
+std::string_view log_level_name(log_level level) { return level_names.at(static_cast<std::size_t>(level)); }
 
 std::string json_escape(std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
