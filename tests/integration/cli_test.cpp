@@ -13,6 +13,7 @@
 
 #include "harness.hpp"
 #include "runner/forwarder.hpp"
+#include "temp_dir.hpp"
 
 using namespace tunnel;
 using namespace tunnel::test;
@@ -217,23 +218,11 @@ std::map<std::string, std::uintmax_t> files_in(std::string const& dir) {
     }
     return out;
 }
-struct temp_dir {
-    temp_dir() {
-        char tmpl[] = "/tmp/tunnel-log-test-XXXXXX";
-        BOOST_REQUIRE(::mkdtemp(tmpl));
-        path = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-    std::string path;
-};
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(log_file_rotates_by_size_and_keeps_at_most_n_files) {
-    temp_dir dir;
-    auto const file = dir.path + "/client.log";
+    temp_dir dir("tunnel-log-test");
+    auto const file = dir.path() + "/client.log";
     // A runner that is never there: every attempt logs a few lines, quickly.
     client_process client(client_args(unused_tcp_port(), "c1",
                                       {"--log-file", file, "--log-max-size", "16K", "--log-max-files", "3",
@@ -246,11 +235,11 @@ BOOST_AUTO_TEST_CASE(log_file_rotates_by_size_and_keeps_at_most_n_files) {
         // Watch until the file has been rotated several times over.
         co_await wait_until(
             [&] {
-                for (auto const& [name, size] : files_in(dir.path)) {
+                for (auto const& [name, size] : files_in(dir.path())) {
                     names.insert(name);
                     BOOST_TEST(size <= 16u * 1024 + 512, name << " is " << size << " bytes");
                 }
-                auto const now = files_in(dir.path);
+                auto const now = files_in(dir.path());
                 BOOST_TEST(now.size() <= 3u);
                 rotations_seen = names.size() > 1 ? names.size() - 1 : 0;
                 return rotations_seen >= 4;
@@ -264,8 +253,8 @@ BOOST_AUTO_TEST_CASE(log_file_rotates_by_size_and_keeps_at_most_n_files) {
 }
 
 BOOST_AUTO_TEST_CASE(sighup_reopens_the_log_file_after_it_was_moved_away) {
-    temp_dir dir;
-    auto const file = dir.path + "/client.log";
+    temp_dir dir("tunnel-log-test");
+    auto const file = dir.path() + "/client.log";
     // (the backoff capped low: a failed dial, and its log line, comes at least every 0.5 s)
     client_process client(client_args(unused_tcp_port(), "c1",
                                       {"--log-file", file, "--reconnect-delay", "0.2", "--max-reconnect-delay", "0.5"}));
@@ -275,11 +264,11 @@ BOOST_AUTO_TEST_CASE(sighup_reopens_the_log_file_after_it_was_moved_away) {
             return read_file(path).find(text) != std::string::npos;
         };
         co_await wait_until([&] { return has(file, "tunnel-client starting"); }, 5s, "the first lines");
-        std::filesystem::rename(file, dir.path + "/client.log.old");  // what logrotate does
+        std::filesystem::rename(file, dir.path() + "/client.log.old");  // what logrotate does
         client.send_signal(SIGHUP);
         co_await wait_until([&] { return has(file, "log file reopened"); }, 5s, "a new file after SIGHUP");
         co_await wait_until([&] { return has(file, "cannot reach runner"); }, 5s, "later lines in the new file");
-        BOOST_TEST(!has(dir.path + "/client.log.old", "log file reopened"));
+        BOOST_TEST(!has(dir.path() + "/client.log.old", "log file reopened"));
     });
     BOOST_TEST(!client.poll_exit().has_value());  // SIGHUP does not end it
 }

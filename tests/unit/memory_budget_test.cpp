@@ -5,6 +5,8 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "temp_dir.hpp"
+
 using namespace tunnel;
 namespace fs = std::filesystem;
 
@@ -13,20 +15,12 @@ constexpr std::size_t MiB = 1024 * 1024;
 
 // A fake /sys/fs/cgroup with the given files, removed at the end of the test.
 struct fake_cgroup {
-    fake_cgroup() {
-        char tmpl[] = "/tmp/cgroup-test-XXXXXX";
-        BOOST_REQUIRE(::mkdtemp(tmpl));
-        root = tmpl;
-    }
-    ~fake_cgroup() {
-        std::error_code ignored;
-        fs::remove_all(root, ignored);
-    }
+    tunnel::test::temp_dir dir{"cgroup-test"};
+    std::string root = dir.path();
     void write(std::string const& file, std::string const& text) {
         fs::create_directories(fs::path(root + file).parent_path());
         std::ofstream(root + file) << text;
     }
-    std::string root;
 };
 }  // namespace
 
