@@ -73,6 +73,12 @@ asio::awaitable<bool> tunnel_peer::receive_into(boost::beast::flat_buffer& buffe
 
 std::uint16_t tunnel_peer::peer_close_code() const { return ws_->peer_close_code(); }
 
+void tunnel_peer::ping() {
+    if (!ended_ && !closing_) ws_->ping();
+}
+
+std::uint64_t tunnel_peer::frames_received() const { return ws_->frames_received(); }
+
 bool tunnel_peer::set_no_delay(bool on) {
     using plain = transport::beast_ws_connection<boost::beast::websocket::stream<boost::beast::tcp_stream>>;
     auto* ws = dynamic_cast<plain*>(ws_.get());

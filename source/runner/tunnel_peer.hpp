@@ -65,6 +65,11 @@ public:
     // the connection is not a plain TCP WebSocket. The listener leaves Nagle on; the bench turns it off.
     bool set_no_delay(bool on);
 
+    // A WebSocket ping, unless the last one is still being written. The client's pongs show in
+    // frames_received(), which counts control frames too.
+    void ping();
+    std::uint64_t frames_received() const;
+
     // Polite close (close frame with code), or drop the TCP connection without one (runner crash).
     void close(std::uint16_t code = 1000);
     void abort();

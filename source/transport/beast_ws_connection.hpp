@@ -6,13 +6,31 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/detail/mask.hpp>
+#include <boost/beast/websocket/detail/prng.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <boost/version.hpp>
+#include <array>
+#include <cassert>
 #include <chrono>
+#include <cstring>
 #include <memory>
 
+#include "transport/write_lock_stream.hpp"
 #include "transport/ws_connection.hpp"
+#include "transport/ws_frame_header.hpp"
 
 namespace tunnel::transport {
+
+// write_frames_direct uses Beast's masking and key source (detail::mask_inplace, make_prng) as
+// Boost 1.81 declares them: another Boost must be checked again before this number is changed.
+static_assert(BOOST_VERSION / 100 == 1081, "beast_ws_connection.hpp uses Beast internals of Boost 1.81");
+using ws_detail_generator = boost::beast::websocket::detail::generator;
+
+template <class T>
+inline constexpr bool is_write_lock_stream = false;
+template <class Next>
+inline constexpr bool is_write_lock_stream<write_lock_stream<Next>> = true;
 
 // After the peer's close frame, how long it gets to close the TCP connection before we drop it.
 inline constexpr std::chrono::milliseconds peer_close_grace{1000};
@@ -51,6 +69,19 @@ public:
         co_return ec;
     }
 
+    boost::asio::awaitable<boost::system::error_code> write_frames(
+        std::span<boost::asio::mutable_buffer const> frames) override {
+        if constexpr (is_write_lock_stream<typename WsStream::next_layer_type>) {
+            co_return co_await write_frames_direct(frames);
+        } else {
+            for (auto const& frame : frames) {
+                auto const ec = co_await write(frame, ws_message::binary);
+                if (ec) co_return ec;
+            }
+            co_return boost::system::error_code{};
+        }
+    }
+
     boost::asio::awaitable<boost::system::error_code> close(std::uint16_t code) override {
         auto [ec] = co_await ws_.async_close(boost::beast::websocket::close_reason(code),
                                              boost::asio::as_tuple(boost::asio::deferred));
@@ -80,7 +111,39 @@ public:
     boost::asio::any_io_executor get_executor() override { return ws_.get_executor(); }
 
 private:
+    // A client's DATA frames, written around Beast: each is masked where it lies (Beast would copy
+    // it into its own buffer to mask it) and all of them leave in one gather write.
+    boost::asio::awaitable<boost::system::error_code> write_frames_direct(
+        std::span<boost::asio::mutable_buffer const> frames) {
+        namespace ws_detail = boost::beast::websocket::detail;
+        auto& stream = ws_.next_layer();
+        co_await stream.lock();
+        struct unlock_at_end {
+            decltype(stream)& s;
+            ~unlock_at_end() { s.unlock(); }
+        } const unlock{stream};
+        // Nothing may follow a close frame, and Beast may have written one while we waited.
+        if (!ws_.is_open()) co_return boost::beast::websocket::error::closed;
+        std::array<ws_frame_header, max_frames_per_write> headers;
+        std::array<boost::asio::const_buffer, 2 * max_frames_per_write> buffers;
+        assert(frames.size() <= max_frames_per_write);
+        std::size_t const count = frames.size();
+        for (std::size_t i = 0; i < count; ++i) {
+            ws_detail::prepared_key key;
+            std::uint32_t const random = mask_source_();
+            std::memcpy(key.data(), &random, key.size());
+            headers[i] = client_binary_header(frames[i].size(), key);
+            ws_detail::mask_inplace(frames[i], key);
+            buffers[2 * i] = boost::asio::buffer(headers[i].bytes.data(), headers[i].size);
+            buffers[2 * i + 1] = frames[i];
+        }
+        auto [ec, n] = co_await stream.write_locked(std::span(buffers.data(), 2 * count));
+        co_return ec;
+    }
+
     WsStream ws_;
+    // Beast's own source of masking keys (RFC 6455 asks for unpredictable ones).
+    ws_detail_generator mask_source_ = boost::beast::websocket::detail::make_prng(true);
     boost::asio::steady_timer close_grace_;
     std::uint64_t received_ = 0;
     std::shared_ptr<bool> ping_in_flight_ = std::make_shared<bool>(false);

@@ -16,7 +16,6 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-#include "protocol/frame.hpp"
 #include "transport/beast_ws_connection.hpp"
 
 namespace tunnel::transport {
@@ -52,8 +51,6 @@ void configure(Ws& ws, dial_options const& config) {
         }));
     ws.read_message_max(config.max_message);
     ws.auto_fragment(false);
-    // Beast copies and masks what a client sends through a buffer of this size: one pass per frame.
-    ws.write_buffer_bytes(protocol::header_size + protocol::max_data_payload);
     ws.binary(true);
 }
 
@@ -172,17 +169,18 @@ asio::awaitable<dial_result> dial_websocket(asio::any_io_executor ex, dial_optio
         if (tunneled.error) co_return tunneled;
     }
 
+    // Under the WebSocket, a write_lock_stream: the frame writer writes DATA frames around Beast.
     if (!config.endpoint.tls) {
-        using ws_type = websocket::stream<beast::tcp_stream>;
+        using ws_type = websocket::stream<write_lock_stream<beast::tcp_stream>>;
         co_return co_await handshake(
             std::make_unique<beast_ws_connection<ws_type>>(ws_type(std::move(stream))), config);
     }
 
     // The context is built once (tls_trust.hpp) and shared by every dial; it outlives each stream.
     if (!config.tls_context) co_return dial_result{nullptr, asio::error::no_protocol_option, "tls", {}};
-    using ws_type = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+    using ws_type = websocket::stream<write_lock_stream<beast::ssl_stream<beast::tcp_stream>>>;
     ws_type ws(std::move(stream), *config.tls_context);
-    auto& tls = ws.next_layer();
+    auto& tls = ws.next_layer().next_layer();
     auto const& name = config.tls_server_name.empty() ? config.endpoint.host : config.tls_server_name;
     boost::system::error_code not_ip;
     asio::ip::make_address(name, not_ip);

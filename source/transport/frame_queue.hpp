@@ -36,17 +36,20 @@ public:
     std::size_t drop(std::uint64_t owner);
 
     bool empty() const { return frames_.empty(); }
-    // The next frame to write. It stays queued (alive) until pop_written().
-    outgoing_frame const& begin_write();
-    // The front frame's write completed; returns its cost.
+    // Puts the next frames in flight and returns how many: the front frame, and after a binary
+    // one the binary frames behind it while fewer than max_frames and max_bytes are taken (a
+    // text frame goes alone). They stay queued (alive) until pop_written().
+    std::size_t begin_write(std::size_t max_frames = 1, std::size_t max_bytes = 0);
+    outgoing_frame& in_flight(std::size_t i) { return frames_[i]; }
+    // The frames in flight were written; returns their cost.
     std::size_t pop_written();
-    // Drops everything but a frame whose write is in flight and refuses new frames; returns the
-    // cost removed. finish_close() then drops the in-flight frame once its write has completed.
+    // Drops everything but the frames whose write is in flight and refuses new frames; returns the
+    // cost removed. finish_close() then drops the in-flight frames once their write has completed.
     std::size_t close();
     std::size_t finish_close();
 
     bool closed() const { return closed_; }
-    bool writing() const { return writing_; }
+    bool writing() const { return in_flight_ != 0; }
     bool has_room() const { return queued_cost_ < budget_; }
     std::size_t queued_cost() const { return queued_cost_; }
     std::size_t budget() const { return budget_; }
@@ -55,7 +58,7 @@ private:
     std::deque<outgoing_frame> frames_;
     std::size_t queued_cost_ = 0;
     std::size_t budget_;
-    bool writing_ = false;
+    std::size_t in_flight_ = 0;
     bool closed_ = false;
 };
 

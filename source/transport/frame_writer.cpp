@@ -1,10 +1,20 @@
 #include "transport/frame_writer.hpp"
 
+#include <array>
 #include <boost/asio/buffer.hpp>
+#include <span>
+
+#include "protocol/frame.hpp"
 
 namespace tunnel::transport {
 
 namespace asio = boost::asio;
+
+namespace {
+// How many bytes one write gathers: many small frames leave in one system call, a full DATA
+// frame on its own (producers get a batch's room back only once all of it is written).
+constexpr std::size_t batch_bytes = protocol::max_data_payload;
+}  // namespace
 
 frame_writer::frame_writer(asio::any_io_executor ex, std::size_t budget, release_hook on_release)
     : queue_(budget), on_release_(std::move(on_release)), wake_writer_(ex), wake_producers_(ex) {}
@@ -34,9 +44,17 @@ asio::awaitable<boost::system::error_code> frame_writer::run(ws_connection& ws) 
             co_await wake_writer_.wait();
             continue;
         }
-        auto const& frame = queue_.begin_write();  // stays queued (alive) until its write completes
-        auto const ec = co_await ws.write(asio::buffer(frame.bytes), frame.kind);
-        if (queue_.closed()) break;  // stop() kept the frame alive for this write; dropped below
+        // The frames stay queued (alive) until their write completes.
+        auto const count = queue_.begin_write(max_frames_per_write, batch_bytes);
+        boost::system::error_code ec;
+        if (auto& front = queue_.in_flight(0); front.kind != ws_message::binary) {
+            ec = co_await ws.write(asio::buffer(front.bytes), front.kind);
+        } else {
+            std::array<asio::mutable_buffer, max_frames_per_write> frames;
+            for (std::size_t i = 0; i < count; ++i) frames[i] = asio::buffer(queue_.in_flight(i).bytes);
+            ec = co_await ws.write_frames(std::span<asio::mutable_buffer const>(frames.data(), count));
+        }
+        if (queue_.closed()) break;  // stop() kept the frames alive for this write; dropped below
         if (ec) {
             stop();
             released(queue_.finish_close());

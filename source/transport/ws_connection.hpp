@@ -7,11 +7,16 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/system/error_code.hpp>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace tunnel::transport {
 
 enum class ws_message { binary, text };
+
+// The most frames one write_frames call takes (two buffers each: Asio gathers 64 per call).
+inline constexpr std::size_t max_frames_per_write = 32;
 
 class ws_connection {
 public:
@@ -23,6 +28,11 @@ public:
     // Writes one message. Only the single writer of a connection may call this.
     virtual boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer message,
                                                                     ws_message kind = ws_message::binary) = 0;
+    // Writes each buffer as one binary message, in order, in as few system calls as it can (at
+    // most max_frames_per_write). The bytes may be changed (a client masks them in place): they
+    // are spent once written. Only the single writer of a connection may call this.
+    virtual boost::asio::awaitable<boost::system::error_code> write_frames(
+        std::span<boost::asio::mutable_buffer const> frames) = 0;
     // Close handshake with the given close code (1000 normal, 1001 going away).
     virtual boost::asio::awaitable<boost::system::error_code> close(std::uint16_t code) = 0;
     // Drops the TCP connection at once with a reset, for a peer that does not answer.

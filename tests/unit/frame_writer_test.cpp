@@ -30,6 +30,7 @@ BOOST_AUTO_TEST_CASE(a_frame_costs_the_memory_it_holds_not_only_what_it_carries)
     BOOST_TEST(held >= 10'000u);
     tunnel::transport::frame_queue q(100'000);
     BOOST_TEST(q.push(outgoing_frame{std::move(bytes), 1}) == held + overhead);
+    q.begin_write();
     BOOST_TEST(q.pop_written() == held + overhead);
     BOOST_TEST(q.queued_cost() == 0u);
 }
@@ -60,7 +61,8 @@ BOOST_AUTO_TEST_CASE(drop_withdraws_only_that_owners_frames_and_keeps_the_one_in
     q.push(frame_of(20, 2));
     q.push(frame_of(30, 1));
     q.push(frame_of(40, 0));
-    BOOST_TEST(q.begin_write().bytes.size() == 10u);  // owner 1's first frame is being written
+    BOOST_TEST(q.begin_write() == 1u);  // owner 1's first frame is being written
+    BOOST_TEST(q.in_flight(0).bytes.size() == 10u);
     BOOST_TEST(q.drop(1) == 30 + overhead);
     BOOST_TEST(q.drop(0) == 0u);  // owner 0 means "nobody": nothing is dropped
     BOOST_TEST(q.pop_written() == 10 + overhead);
@@ -77,6 +79,54 @@ BOOST_AUTO_TEST_CASE(close_keeps_the_frame_in_flight_until_its_write_ends_and_re
     BOOST_TEST(q.push(frame_of(5, 1)) == 0u);
     BOOST_TEST(q.finish_close() == 10 + overhead);
     BOOST_TEST(q.empty());
+    BOOST_TEST(q.queued_cost() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_write_gathers_the_binary_frames_behind_the_front_within_its_limits) {
+    using tunnel::transport::ws_message;
+    tunnel::transport::frame_queue q(100'000);
+    for (int i = 0; i < 4; ++i) q.push(frame_of(100, 1));
+    q.push(outgoing_frame{frame_bytes(5), 0, ws_message::text});
+    q.push(frame_of(100, 1));
+    BOOST_TEST(q.begin_write(3, 10'000) == 3u);  // the frame count stops it
+    BOOST_TEST(q.pop_written() == 3 * (100 + overhead));
+    BOOST_TEST(q.begin_write(32, 10'000) == 1u);  // a text frame ends a batch
+    q.pop_written();
+    BOOST_TEST(q.begin_write(32, 10'000) == 1u);  // and goes alone
+    BOOST_TEST((q.in_flight(0).kind == ws_message::text));
+    q.pop_written();
+    BOOST_TEST(q.begin_write(32, 10'000) == 1u);
+    BOOST_TEST(q.pop_written() == 100 + overhead);
+    BOOST_TEST(q.empty());
+    BOOST_TEST(q.queued_cost() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_write_gathers_no_more_bytes_than_asked_but_always_takes_the_front) {
+    tunnel::transport::frame_queue q(100'000);
+    q.push(frame_of(1000, 1));
+    q.push(frame_of(10, 1));
+    q.push(frame_of(100, 1));
+    q.push(frame_of(100, 1));
+    q.push(frame_of(100, 1));
+    BOOST_TEST(q.begin_write(32, 500) == 1u);  // larger than the limit: alone
+    q.pop_written();
+    BOOST_TEST(q.begin_write(32, 250) == 3u);  // 10 + 100 + 100; the next would pass 250
+    q.pop_written();
+    BOOST_TEST(q.begin_write(32, 250) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(drop_and_close_leave_every_frame_of_a_write_in_flight) {
+    tunnel::transport::frame_queue q(100'000);
+    q.push(frame_of(10, 1));
+    q.push(frame_of(20, 1));
+    q.push(frame_of(30, 1));
+    q.push(frame_of(40, 2));
+    BOOST_TEST(q.begin_write(2, 1000) == 2u);
+    BOOST_TEST(q.drop(1) == 30 + overhead);
+    BOOST_TEST(q.in_flight(0).bytes.size() == 10u);
+    BOOST_TEST(q.in_flight(1).bytes.size() == 20u);
+    BOOST_TEST(q.close() == 40 + overhead);
+    BOOST_TEST(q.finish_close() == 30 + 2 * overhead);
     BOOST_TEST(q.queued_cost() == 0u);
 }
 
