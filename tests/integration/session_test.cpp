@@ -109,26 +109,32 @@ BOOST_AUTO_TEST_CASE(websocket_pings_are_answered_while_data_flows) {
         90s);
 }
 
-BOOST_AUTO_TEST_CASE(pongs_and_data_frames_take_turns_on_the_socket_while_data_flows_up) {
-    // The client writes DATA frames itself, several per system call, while Beast answers pings
-    // from inside its read: the two must never interleave bytes. A runner pinging every
-    // millisecond through a 32 MiB upload must parse every frame, get every byte and its pongs.
-    // (Checked: without the lock the runner reads garbage or is reset; without the hand-over to
-    // a waiting Beast write, 2 pongs.)
+// The client writes DATA frames itself, several per system call, while Beast answers pings from
+// inside its read: the two must never interleave bytes. A runner pinging every millisecond
+// through a 32 MiB upload must parse every frame, get every byte and its pongs.
+// (Checked: without the lock the runner reads garbage or is reset; without the hand-over to a
+// waiting Beast write, 2 pongs.)
+void pongs_and_data_frames_take_turns(bool tls) {
     asio::io_context ioc;
     auto const data = std::make_shared<bytes const>(pattern(32 * 1024 * 1024, 17));
     tcp_service source(ioc.get_executor(), source_handler(data));
-    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
-    client_process client(client_args(listener.port(), "c1"));
+    runner::listener_options options;
+    if (tls) options.tls = self_signed_server_context();
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, options);
+    std::vector<std::string> args{
+        "--runner-url", (tls ? "wss://127.0.0.1:" : "ws://127.0.0.1:") + std::to_string(listener.port()),
+        "--container-id", "c1"};
+    if (tls) args.push_back("--tls-insecure");
+    client_process client(args);
     run_test(
         ioc,
         [&]() -> asio::awaitable<void> {
             auto peer = co_await accept_peer(listener);
-            bool done = false;
+            auto const done = std::make_shared<bool>(false);
             asio::co_spawn(
                 ioc,
-                [&]() -> asio::awaitable<void> {
-                    while (!done) {
+                [peer, done]() -> asio::awaitable<void> {
+                    while (!*done) {
                         peer->ping();
                         co_await pause(1ms);
                     }
@@ -150,7 +156,7 @@ BOOST_AUTO_TEST_CASE(pongs_and_data_frames_take_turns_on_the_socket_while_data_f
                 hash.update(f.payload);
                 total += f.payload.size();
             }
-            done = true;
+            *done = true;
             BOOST_TEST(total == data->size());
             BOOST_TEST(hash.hex() == sha256_hex(*data));
             auto const pongs = peer->frames_received() - messages;
@@ -158,6 +164,14 @@ BOOST_AUTO_TEST_CASE(pongs_and_data_frames_take_turns_on_the_socket_while_data_f
             BOOST_TEST(!peer->ended());
         },
         60s);
+}
+
+BOOST_AUTO_TEST_CASE(pongs_and_data_frames_take_turns_on_the_socket_while_data_flows_up) {
+    pongs_and_data_frames_take_turns(false);
+}
+
+BOOST_AUTO_TEST_CASE(pongs_and_data_frames_take_turns_over_tls_too) {
+    pongs_and_data_frames_take_turns(true);
 }
 
 BOOST_AUTO_TEST_CASE(oversized_message_ends_the_session_and_the_client_redials) {
