@@ -25,7 +25,6 @@ namespace tunnel::transport {
 // write_frames_direct uses Beast's masking and key source (detail::mask_inplace, make_prng) as
 // Boost 1.81 declares them: another Boost must be checked again before this number is changed.
 static_assert(BOOST_VERSION / 100 == 1081, "beast_ws_connection.hpp uses Beast internals of Boost 1.81");
-using ws_detail_generator = boost::beast::websocket::detail::generator;
 
 template <class T>
 inline constexpr bool is_write_lock_stream = false;
@@ -71,15 +70,10 @@ public:
 
     boost::asio::awaitable<boost::system::error_code> write_frames(
         std::span<boost::asio::mutable_buffer const> frames) override {
-        if constexpr (is_write_lock_stream<typename WsStream::next_layer_type>) {
+        if constexpr (is_write_lock_stream<typename WsStream::next_layer_type>)
             co_return co_await write_frames_direct(frames);
-        } else {
-            for (auto const& frame : frames) {
-                auto const ec = co_await write(frame, ws_message::binary);
-                if (ec) co_return ec;
-            }
-            co_return boost::system::error_code{};
-        }
+        else
+            co_return co_await ws_connection::write_frames(frames);
     }
 
     boost::asio::awaitable<boost::system::error_code> close(std::uint16_t code) override {
@@ -143,7 +137,8 @@ private:
 
     WsStream ws_;
     // Beast's own source of masking keys (RFC 6455 asks for unpredictable ones).
-    ws_detail_generator mask_source_ = boost::beast::websocket::detail::make_prng(true);
+    boost::beast::websocket::detail::generator mask_source_ =
+        boost::beast::websocket::detail::make_prng(true);
     boost::asio::steady_timer close_grace_;
     std::uint64_t received_ = 0;
     std::shared_ptr<bool> ping_in_flight_ = std::make_shared<bool>(false);

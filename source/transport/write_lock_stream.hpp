@@ -80,12 +80,11 @@ public:
         if (state_->beast_handler) start_beast_write();
     }
 
+    // An operation to co_await, giving (error_code, bytes written).
     template <class ConstBuffers>
-    boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> write_locked(
-        ConstBuffers const& buffers) {
-        auto [ec, n] = co_await boost::asio::async_write(lowest_writer(), buffers, write_everything{},
-                                                         boost::asio::as_tuple(boost::asio::deferred));
-        co_return std::pair{ec, n};
+    auto write_locked(ConstBuffers const& buffers) {
+        return boost::asio::async_write(lowest_writer(), buffers, write_everything{},
+                                        boost::asio::as_tuple(boost::asio::deferred));
     }
 
 private:

@@ -30,9 +30,16 @@ public:
                                                                     ws_message kind = ws_message::binary) = 0;
     // Writes each buffer as one binary message, in order, in as few system calls as it can (at
     // most max_frames_per_write). The bytes may be changed (a client masks them in place): they
-    // are spent once written. Only the single writer of a connection may call this.
+    // are spent once written. Only the single writer of a connection may call this. By default,
+    // one write() each.
     virtual boost::asio::awaitable<boost::system::error_code> write_frames(
-        std::span<boost::asio::mutable_buffer const> frames) = 0;
+        std::span<boost::asio::mutable_buffer const> frames) {
+        for (auto const& frame : frames) {
+            auto const ec = co_await write(frame, ws_message::binary);
+            if (ec) co_return ec;
+        }
+        co_return boost::system::error_code{};
+    }
     // Close handshake with the given close code (1000 normal, 1001 going away).
     virtual boost::asio::awaitable<boost::system::error_code> close(std::uint16_t code) = 0;
     // Drops the TCP connection at once with a reset, for a peer that does not answer.

@@ -50,15 +50,6 @@ asio::awaitable<boost::system::error_code> fake_connection::write(asio::const_bu
     co_return boost::system::error_code{};
 }
 
-asio::awaitable<boost::system::error_code> fake_connection::write_frames(
-    std::span<asio::mutable_buffer const> frames) {
-    for (auto const& f : frames) {
-        auto const ec = co_await write(f, transport::ws_message::binary);
-        if (ec) co_return ec;
-    }
-    co_return boost::system::error_code{};
-}
-
 asio::awaitable<boost::system::error_code> fake_connection::close(std::uint16_t) {
     abort();
     co_return boost::system::error_code{};

@@ -37,8 +37,6 @@ public:
                                                            bool& is_binary) override;
     boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer message,
                                                             transport::ws_message kind) override;
-    boost::asio::awaitable<boost::system::error_code> write_frames(
-        std::span<boost::asio::mutable_buffer const> frames) override;
     boost::asio::awaitable<boost::system::error_code> close(std::uint16_t code) override;
     void abort() override;
     void ping() override { ++pings_sent; }
