@@ -4,6 +4,7 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -19,6 +20,7 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no coroutine frame per operation
 constexpr std::size_t max_datagram = 65535;
+constexpr int max_burst = 32;  // datagrams read in a row before other work runs (a writer batch)
 
 // Errors a UDP flow lives through: ICMP from an earlier datagram, a full buffer, and the like.
 bool is_transient(error_code ec) {
@@ -128,27 +130,44 @@ transport::frame_bytes udp_link::receive_frame(error_code& ec) {
 }
 
 asio::awaitable<void> udp_link::pump_up() {
+    int burst = 0;
     while (!state_.closed()) {
-        // Waits by peeking with no room: the peek is tried at once and reaches the reactor only
-        // when nothing waits (async_wait always goes through it: an epoll_ctl and an epoll_wait
-        // per datagram).
-        auto [wec, ignored] =
-            co_await socket_.async_receive(asio::mutable_buffer(), udp::socket::message_peek, use_tuple);
-        if (state_.closed()) co_return;
-        if (wec == asio::error::connection_refused) on_refused();
-        if (wec) continue;  // an ICMP error from an earlier datagram, or the socket moved to ::1
         if (!state_.silent() && ctx_->upstream.full()) {
             bool const room = co_await wait_for_upstream_room();  // (not inside a condition: GCC 12)
             if (!room) co_return;
         }
+        // Reads until the socket is empty, and only then waits: datagrams that queued up while
+        // the flow was busy cost one call each. After a burst, the thread's other work (the
+        // WebSocket's writer, other flows) runs first.
+        if (burst == max_burst) {
+            burst = 0;
+            co_await asio::post(executor_, asio::deferred);
+            if (state_.closed()) co_return;
+        }
         error_code ec;
         auto frame = receive_frame(ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            burst = 0;
+            auto [wec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
+            if (wec == asio::error::operation_aborted) continue;  // the flow moved to the other loopback
+            if (!wec) continue;
+            ec = wec;
+        }
+        if (!socket_.is_open() || ec == asio::error::bad_descriptor) {
+            // Moving to the other loopback could not open a socket (a kernel without IPv6, say).
+            if (state_.closed()) co_return;
+            log_info("udp socket lost",
+                     {{"client_id", client_id_}, {"port", port_}, {"reason", ec.message()}});
+            apply(state_.failed());
+            co_return;
+        }
         if (ec == asio::error::connection_refused) on_refused();
         if (ec) {
             if (!is_transient(ec))
                 log_debug("udp receive failed", {{"client_id", client_id_}, {"reason", ec.message()}});
             continue;
         }
+        ++burst;
         touch();
         if (!heard_back_) {
             heard_back_ = true;

@@ -6,6 +6,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
+#include <csignal>
+#include <fstream>
 
 #include "harness.hpp"
 #include "runner/forwarder.hpp"
@@ -15,6 +17,24 @@ using namespace tunnel::test;
 using protocol::msg_type;
 using protocol::proto;
 using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+// Waits until the process is stopped (state T in /proc/PID/stat), polling every millisecond.
+asio::awaitable<void> until_stopped(pid_t pid, std::chrono::milliseconds timeout = 5s) {
+    auto const deadline = std::chrono::steady_clock::now() + timeout;
+    asio::steady_timer tick(co_await asio::this_coro::executor);
+    for (;;) {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+        std::string const stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        auto const end_of_name = stat.rfind(')');
+        if (end_of_name != std::string::npos && end_of_name + 2 < stat.size() && stat[end_of_name + 2] == 'T')
+            co_return;
+        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the client did not stop");
+        tick.expires_after(1ms);
+        co_await tick.async_wait(asio::use_awaitable);
+    }
+}
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(udp)
 
@@ -66,6 +86,43 @@ BOOST_AUTO_TEST_CASE(forwarded_udp_round_trips_through_the_emulator) {
             BOOST_REQUIRE_EQUAL(n, d.size());
             BOOST_REQUIRE(std::equal(d.begin(), d.end(), buf.begin()));
         }
+    });
+}
+
+BOOST_AUTO_TEST_CASE(datagrams_that_queue_up_all_come_up_whole_and_in_order) {
+    // The service sends a burst while the client is stopped, so that it finds more queued than
+    // it reads in a row (32) when it resumes.
+    asio::io_context ioc;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
+    client_process client(client_args(listener.port(), "c1"));
+    asio::ip::udp::socket service(ioc, asio::ip::udp::endpoint(asio::ip::address_v4::loopback(), 0));
+    auto const port = service.local_endpoint().port();
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        auto peer = co_await accept_peer(listener);
+        peer->send(make_frame(msg_type::connect, proto::udp, 3, port));
+        peer->send(make_frame(msg_type::data, proto::udp, 3, port, "go"));
+        co_await expect_frame(*peer, msg_type::connected, 3);
+        std::vector<std::uint8_t> buf(100);
+        asio::ip::udp::endpoint from;
+        co_await service.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
+
+        client.send_signal(SIGSTOP);
+        co_await until_stopped(client.pid());
+        std::vector<bytes> burst;
+        for (std::uint32_t i = 0; i < 100; ++i) {
+            burst.push_back(pattern(1 + (i * 37) % 300, i));  // ~1 KiB each in the socket buffer
+            service.send_to(asio::buffer(burst.back()), from);
+        }
+        client.send_signal(SIGCONT);
+        for (std::size_t i = 0; i < burst.size(); ++i) {
+            auto back = co_await expect_frame(*peer, msg_type::data, 3);
+            BOOST_REQUIRE_MESSAGE(sha256_hex(back.payload) == sha256_hex(burst[i]), "datagram " << i);
+        }
+        // Then the flow waits again, and the next datagram comes up alone.
+        service.send_to(asio::buffer(std::string("after")), from);
+        BOOST_TEST((co_await expect_frame(*peer, msg_type::data, 3)).text() == "after");
+        auto extra = co_await barrier(*peer, 99);
+        BOOST_TEST(extra.empty());
     });
 }
 
