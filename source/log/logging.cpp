@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <variant>
@@ -27,23 +28,58 @@ struct log_output {
     std::mutex mutex;
     std::unique_ptr<rotating_file> file;
     std::optional<log_file_options> file_options;
+    // While deferral is on: the lines not written yet, and whether a flush is on its way.
+    std::function<void()> schedule_flush;
+    std::string waiting;
+    bool flush_scheduled = false;
 };
 log_output& output() {
     static auto* const instance = new log_output;
     return *instance;
 }
+// Lines wait in output().waiting (read without the lock: a hint, checked again under it).
+std::atomic<bool> lines_waiting{false};
 
-// UTC, ISO 8601 with microseconds: 2026-11-27T12:13:40.123456Z
+// The most that waits: a long burst of lines goes out in writes of about this size.
+constexpr std::size_t max_waiting = 16 * 1024;
+
+void write_out(log_output& out, std::string_view lines) {  // with out.mutex held
+    if (out.file)
+        out.file->write(lines);
+    else
+        write_whole(STDERR_FILENO, lines);  // lines stderr refuses are lost, as with std::cerr
+}
+
+void write_waiting(log_output& out) {  // with out.mutex held
+    out.flush_scheduled = false;       // the next line asks for a flush of its own (one more is harmless)
+    if (out.waiting.empty()) return;
+    write_out(out, out.waiting);
+    out.waiting.clear();
+    lines_waiting.store(false, std::memory_order_release);
+}
+
+// UTC, ISO 8601 with microseconds: 2026-11-27T12:13:40.123456Z. The date and time up to the
+// second are formatted once a second (per thread).
 void append_timestamp(std::string& line) {
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
-    std::tm utc{};
-    ::gmtime_r(&now.tv_sec, &utc);
-    char text[40];
-    int const n = std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900,
-                                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                                static_cast<long>(now.tv_nsec / 1000));
-    if (n > 0) line.append(text, std::min(static_cast<std::size_t>(n), sizeof text - 1));
+    thread_local std::time_t cached_second = -1;
+    thread_local char cached[24] = {};
+    thread_local std::size_t cached_size = 0;
+    if (now.tv_sec != cached_second) {
+        std::tm utc{};
+        ::gmtime_r(&now.tv_sec, &utc);
+        int const n =
+            std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d", utc.tm_year + 1900,
+                          utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+        cached_size = n > 0 ? std::min(static_cast<std::size_t>(n), sizeof cached - 1) : 0;
+        cached_second = now.tv_sec;
+    }
+    line.append(cached, cached_size);
+    char micros[9] = {'.', '0', '0', '0', '0', '0', '0', 'Z', 0};
+    for (long us = now.tv_nsec / 1000, i = 6; i >= 1; --i, us /= 10)
+        micros[i] = static_cast<char>('0' + us % 10);
+    line.append(micros, 8);
 }
 
 // Each level's name, and its column in the text format (upper case, padded to 5), by enum value.
@@ -88,10 +124,10 @@ std::optional<log_format> parse_log_format(std::string_view text) {
 
 std::string_view log_level_name(log_level level) { return level_names.at(static_cast<std::size_t>(level)); }
 
-std::string json_escape(std::string_view text) {
+namespace {
+
+void append_json_escaped(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(text.size());
     for (char ch : text) {
         auto const c = static_cast<unsigned char>(ch);
         switch (c) {
@@ -120,21 +156,19 @@ std::string json_escape(std::string_view text) {
                 }
         }
     }
-    return out;
 }
 
-std::string render_fields(log_format format, std::initializer_list<log_field> fields) {
-    std::string out;
+void append_fields(std::string& out, log_format format, std::initializer_list<log_field> fields) {
     for (auto const& f : fields) {
         if (format == log_format::json) {
             out += ",\"";
-            out += json_escape(f.key());
+            append_json_escaped(out, f.key());
             out += "\":";
             if (f.is_number()) {
                 out += f.text();
             } else {
                 out += '"';
-                out += json_escape(f.text());
+                append_json_escaped(out, f.text());
                 out += '"';
             }
         } else {
@@ -153,6 +187,20 @@ std::string render_fields(log_format format, std::initializer_list<log_field> fi
             }
         }
     }
+}
+
+}  // namespace
+
+std::string json_escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    append_json_escaped(out, text);
+    return out;
+}
+
+std::string render_fields(log_format format, std::initializer_list<log_field> fields) {
+    std::string out;
+    append_fields(out, format, fields);
     return out;
 }
 
@@ -166,6 +214,7 @@ std::string log_to_file(log_file_options const& options) {
     if (auto const* error = std::get_if<std::string>(&opened)) return *error;
     auto& out = output();
     std::lock_guard lock(out.mutex);
+    write_waiting(out);
     out.file = std::get<0>(std::move(opened));
     out.file_options = options;
     return {};
@@ -177,6 +226,7 @@ void reopen_log_file() {
     if (!out.file_options) return;
     auto opened = rotating_file::open(*out.file_options);
     if (std::holds_alternative<std::string>(opened)) return;  // keep writing where we were
+    write_waiting(out);  // the lines from before the reopen end the old file
     out.file = std::get<0>(std::move(opened));
 }
 
@@ -187,17 +237,17 @@ bool log_enabled(log_level level) {
 
 void log_write(log_level level, std::string_view message, std::initializer_list<log_field> fields) {
     auto const format = current_format.load(std::memory_order_relaxed);
-    std::string line;
-    line.reserve(64 + message.size());
+    thread_local std::string line;  // keeps its room from line to line
+    line.clear();
     if (format == log_format::json) {
         line += "{\"ts\":\"";
         append_timestamp(line);
         line += "\",\"level\":\"";
         line += log_level_name(level);
         line += "\",\"msg\":\"";
-        line += json_escape(message);
+        append_json_escaped(line, message);
         line += '"';
-        line += render_fields(format, fields);
+        append_fields(line, format, fields);
         line += '}';
     } else {
         append_timestamp(line);
@@ -205,15 +255,41 @@ void log_write(log_level level, std::string_view message, std::initializer_list<
         line += level_column(level);
         line += ' ';
         line += message;
-        line += render_fields(format, fields);
+        append_fields(line, format, fields);
     }
     line += '\n';
     auto& out = output();
+    std::unique_lock lock(out.mutex);
+    if (!out.schedule_flush || level >= log_level::warn) {
+        write_waiting(out);  // what came before goes first
+        write_out(out, line);
+        return;
+    }
+    if (out.waiting.size() + line.size() > max_waiting) write_waiting(out);
+    out.waiting += line;
+    lines_waiting.store(true, std::memory_order_release);
+    if (out.flush_scheduled) return;
+    out.flush_scheduled = true;
+    auto const schedule = out.schedule_flush;
+    lock.unlock();
+    schedule();
+}
+
+void defer_log_writes(std::function<void()> schedule_flush) {
+    auto& out = output();
     std::lock_guard lock(out.mutex);
-    if (out.file)
-        out.file->write(line);
-    else
-        write_whole(STDERR_FILENO, line);  // a line stderr refuses is lost, as with std::cerr
+    write_waiting(out);
+    out.schedule_flush = std::move(schedule_flush);
+    out.flush_scheduled = false;
+}
+
+void write_log_lines_at_once() { defer_log_writes(nullptr); }
+
+void flush_log() {
+    if (!lines_waiting.load(std::memory_order_acquire)) return;
+    auto& out = output();
+    std::lock_guard lock(out.mutex);
+    write_waiting(out);
 }
 
 }  // namespace tunnel

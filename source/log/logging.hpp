@@ -1,10 +1,11 @@
 #pragma once
 // Logging: one line per event on stderr (or a rotated file), with timestamp, level, message and
-// key=value fields (or one JSON object per line). Each line reaches the kernel in one write(2), so
-// lines from several threads never interleave.
+// key=value fields (or one JSON object per line). Lines reach the kernel whole, in one write(2)
+// each or several together, so lines from several threads never interleave.
 
 #include <concepts>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -52,6 +53,16 @@ struct log_file_options {
 std::string log_to_file(log_file_options const& options);
 // Closes and reopens the log file by its name (after an external rotation moved it away); SIGHUP.
 void reopen_log_file();
+
+// Deferral, for a busy client: info and lower lines wait in memory (16 KiB at most) until
+// flush_log(), and go out together in one write. schedule_flush is called, outside any lock, when
+// a line starts waiting and no flush is due yet; it must make flush_log() run soon (the client
+// runs it a few milliseconds later). warn and error lines go out at once, after what waits.
+void defer_log_writes(std::function<void()> schedule_flush);
+// Writes what waits and ends the deferral: every line is written at once again.
+void write_log_lines_at_once();
+// Writes the lines that wait; cheap when none do.
+void flush_log();
 
 bool log_enabled(log_level level);
 void log_write(log_level level, std::string_view message, std::initializer_list<log_field> fields);

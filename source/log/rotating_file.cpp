@@ -73,9 +73,34 @@ rotating_file::rotating_file(log_file_options options, int fd, std::uintmax_t si
 
 rotating_file::~rotating_file() { ::close(fd_); }
 
-void rotating_file::write(std::string_view line) {
-    if (size_ > 0 && size_ + line.size() > options_.max_size) rotate();
-    if (write_whole(fd_, line)) size_ += line.size();  // (a line lost to a full disk is not counted)
+namespace {
+// The length of the whole lines at the front of text that fit in room bytes.
+std::size_t whole_lines_within(std::string_view text, std::uintmax_t room) {
+    if (text.size() <= room) return text.size();
+    if (room == 0) return 0;
+    auto const last_end = text.rfind('\n', static_cast<std::size_t>(room - 1));
+    return last_end == std::string_view::npos ? 0 : last_end + 1;
+}
+}  // namespace
+
+void rotating_file::write(std::string_view lines) {
+    while (!lines.empty()) {
+        auto const room = [&] { return size_ < options_.max_size ? options_.max_size - size_ : 0; };
+        std::size_t take = whole_lines_within(lines, room());
+        if (take == 0) {
+            if (size_ > 0) rotate();
+            take = whole_lines_within(lines, room());
+            // A line longer than the limit goes whole into an empty file (or one that could not be
+            // rotated away).
+            if (take == 0) {
+                auto const end = lines.find('\n');
+                take = end == std::string_view::npos ? lines.size() : end + 1;
+            }
+        }
+        if (write_whole(fd_, lines.substr(0, take)))
+            size_ += take;  // (lines lost to a full disk are not counted)
+        lines.remove_prefix(take);
+    }
 }
 
 // Renames the current file to PATH.N, drops the oldest rotated files beyond max_files - 1 and

@@ -1,7 +1,7 @@
 #pragma once
 // A log file rotated by size: the current file keeps its name; a full one is renamed PATH.N (N
 // counts up from the highest already there) and only the newest max_files - 1 of those are kept.
-// Every line is written with one write(2) on an O_APPEND descriptor, so nothing is buffered.
+// Lines are written as they are given (one write(2) on an O_APPEND descriptor), never split.
 
 #include <memory>
 #include <string>
@@ -24,8 +24,9 @@ public:
     rotating_file(rotating_file const&) = delete;
     rotating_file& operator=(rotating_file const&) = delete;
 
-    // Appends line (newline included), first rotating if it would take the file past max_size.
-    void write(std::string_view line);
+    // Appends whole lines (each with its newline), rotating first whenever the next would take the
+    // file past max_size.
+    void write(std::string_view lines);
 
 private:
     rotating_file(log_file_options options, int fd, std::uintmax_t size);

@@ -1,6 +1,15 @@
 #include "log/logging.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "temp_dir.hpp"
 
 using namespace tunnel;
 
@@ -35,6 +44,111 @@ BOOST_AUTO_TEST_CASE(level_filter) {
     init_logging(log_level::off, log_format::text);
     BOOST_TEST(!log_enabled(log_level::error));
     init_logging(log_level::info, log_format::text);
+}
+
+namespace {
+std::string read_all(std::string const& path) {
+    std::ifstream in(path);
+    std::ostringstream all;
+    all << in.rdbuf();
+    return all.str();
+}
+std::size_t count_of(std::string const& text, std::string const& word) {
+    std::size_t n = 0;
+    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
+    return n;
+}
+}  // namespace
+
+// (The rest of this executable then logs to this file; no other test reads stderr.)
+BOOST_AUTO_TEST_CASE(deferred_lines_wait_for_a_flush_and_warnings_take_them_along) {
+    tunnel::test::temp_dir dir("tunnel-logging");
+    std::string const path = dir.path() + "/t.log";
+    BOOST_REQUIRE(log_to_file({path, 10 * 1024 * 1024, 3}).empty());
+    init_logging(log_level::info, log_format::text);
+    int scheduled = 0;
+    defer_log_writes([&] { ++scheduled; });
+
+    log_info("first", {{"n", 1}});
+    log_info("second", {{"n", 2}});
+    BOOST_TEST(read_all(path).empty());  // waiting
+    BOOST_TEST(scheduled == 1);          // one flush asked for both
+    flush_log();
+    auto text = read_all(path);
+    BOOST_TEST(count_of(text, "INFO  first n=1\n") == 1u);
+    BOOST_TEST(text.find("first") < text.find("second"));
+
+    log_info("third");
+    BOOST_TEST(scheduled == 2);  // a new waiting period asks again
+    log_warn("a warning");       // at once, after the line that waited
+    text = read_all(path);
+    BOOST_TEST(text.find("third") < text.find("a warning"));
+    BOOST_TEST(count_of(text, "\n") == 4u);
+
+    // Never more than 16 KiB waits: a long run of lines is written as it grows.
+    for (int i = 0; i < 1000; ++i) log_info("filler line of a busy client", {{"i", i}});
+    auto const before_flush = read_all(path).size();
+    BOOST_TEST(before_flush > 16u * 1024);
+    flush_log();
+    BOOST_TEST(read_all(path).size() - before_flush <= 16u * 1024);
+    BOOST_TEST(count_of(read_all(path), "filler line") == 1000u);
+
+    log_info("last");
+    write_log_lines_at_once();  // ends the deferral with what waits written
+    BOOST_TEST(count_of(read_all(path), "INFO  last\n") == 1u);
+    log_info("after");
+    BOOST_TEST(count_of(read_all(path), "INFO  after\n") == 1u);
+    BOOST_TEST(scheduled >= 3);
+}
+
+BOOST_AUTO_TEST_CASE(timestamps_are_utc_with_microseconds) {
+    tunnel::test::temp_dir dir("tunnel-logging");
+    std::string const path = dir.path() + "/t.log";
+    BOOST_REQUIRE(log_to_file({path, 10 * 1024 * 1024, 3}).empty());
+    auto const utc_now = [] {  // the same form, independently: ISO strings order as times do
+        timespec now{};
+        ::clock_gettime(CLOCK_REALTIME, &now);
+        std::tm utc{};
+        ::gmtime_r(&now.tv_sec, &utc);
+        char text[64];
+        std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900,
+                      utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                      static_cast<long>(now.tv_nsec / 1000));
+        return std::string(text);
+    };
+    // Two lines a second apart or more: each in its own window (the date part is kept for a second).
+    std::vector<std::pair<std::string, std::string>> windows;
+    windows.emplace_back(utc_now(), "");
+    log_info("one");
+    windows.back().second = utc_now();
+    auto const first_second = windows.back().first.substr(0, 19);
+    auto const give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (utc_now().substr(0, 19) == first_second && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // time itself is what we wait for
+    windows.emplace_back(utc_now(), "");
+    log_info("two");
+    windows.back().second = utc_now();
+
+    std::istringstream lines(read_all(path));
+    std::string line;
+    std::size_t seen = 0;
+    while (std::getline(lines, line)) {
+        BOOST_REQUIRE(seen < windows.size());
+        auto const& [before, after] = windows[seen];
+        ++seen;
+        // 2026-11-27T12:13:40.123456Z INFO  one
+        BOOST_REQUIRE(line.size() > 28u);
+        BOOST_TEST(line[4] == '-');
+        BOOST_TEST(line[10] == 'T');
+        BOOST_TEST(line[19] == '.');
+        BOOST_TEST(line[26] == 'Z');
+        BOOST_TEST(line.substr(0, 27) >= before);
+        BOOST_TEST(line.substr(0, 27) <= after);
+        for (int i : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25})
+            BOOST_TEST(std::isdigit(static_cast<unsigned char>(line[static_cast<std::size_t>(i)])) != 0,
+                       line);
+    }
+    BOOST_TEST(seen == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -48,6 +48,19 @@ BOOST_AUTO_TEST_CASE(a_full_file_is_renamed_with_the_next_number_and_lines_stay_
     BOOST_TEST(files.at("c.log") == std::string(39, 'e') + "\n");
 }
 
+BOOST_AUTO_TEST_CASE(lines_written_together_are_split_between_files_at_a_line_end) {
+    tunnel::test::temp_dir dir("tunnel-rotating-file");
+    auto f = open_file({dir.path() + "/c.log", 100, 10});
+    std::string batch;
+    for (char c : std::string("abcde")) batch += std::string(39, c) + "\n";
+    f->write(batch);  // five lines in one piece: the same files as five writes
+    auto const files = contents(dir.path());
+    BOOST_TEST(files.size() == 3u);
+    BOOST_TEST(files.at("c.log.1") == std::string(39, 'a') + "\n" + std::string(39, 'b') + "\n");
+    BOOST_TEST(files.at("c.log.2") == std::string(39, 'c') + "\n" + std::string(39, 'd') + "\n");
+    BOOST_TEST(files.at("c.log") == std::string(39, 'e') + "\n");
+}
+
 BOOST_AUTO_TEST_CASE(only_the_newest_max_files_are_kept) {
     tunnel::test::temp_dir dir("tunnel-rotating-file");
     auto f = open_file({dir.path() + "/c.log", 10, 3});
