@@ -237,8 +237,8 @@ bool log_enabled(log_level level) {
 
 void log_write(log_level level, std::string_view message, std::initializer_list<log_field> fields) {
     auto const format = current_format.load(std::memory_order_relaxed);
-    thread_local std::string line;  // keeps its room from line to line
-    line.clear();
+    std::string line;  // (not thread_local: lines may come from destructors at exit, after those)
+    line.reserve(160);
     if (format == log_format::json) {
         line += "{\"ts\":\"";
         append_timestamp(line);
