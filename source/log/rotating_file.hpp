@@ -1,7 +1,8 @@
 #pragma once
 // A log file rotated by size: the current file keeps its name; a full one is renamed PATH.N (N
 // counts up from the highest already there) and only the newest max_files - 1 of those are kept.
-// Lines are written as they are given (one write(2) on an O_APPEND descriptor), never split.
+// What it is given goes out in one write(2) on an O_APPEND descriptor, cut only at a line end where
+// the file rotates part way through; a line is never split.
 
 #include <memory>
 #include <string>
