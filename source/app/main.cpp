@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "app/event_loop.hpp"
 #include "app/options.hpp"
 #include "cli/parse.hpp"
 #include "control/endpoint.hpp"
@@ -188,8 +189,9 @@ int main(int argc, char** argv) {
     }));
 
     std::vector<std::thread> workers;
-    for (unsigned i = 1; i < cfg.client.threads; ++i) workers.emplace_back([&] { ioc.run(); });
-    ioc.run();
+    for (unsigned i = 1; i < cfg.client.threads; ++i)
+        workers.emplace_back([&] { tunnel::app::run_event_loop(ioc, cfg.busy_poll); });
+    tunnel::app::run_event_loop(ioc, cfg.busy_poll);
     ioc.stop();
     for (auto& t : workers) t.join();
     tunnel::write_log_lines_at_once();

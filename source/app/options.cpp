@@ -116,6 +116,12 @@ std::vector<option_spec> const& specs() {
          "1/8 of the memory limit, 4M-64M",
          "bytes queued for all local connections together before the tunnel waits"},
         {"threads", "threads", {"TUNNEL_THREADS"}, "N", "1", "I/O threads"},
+        {"busy-poll",
+         "busy-poll",
+         {"TUNNEL_BUSY_POLL"},
+         "MICROSECONDS",
+         "50",
+         "keep polling this long after traffic before sleeping (0: sleep at once)"},
         {"tls-insecure",
          "tls-insecure",
          {"TUNNEL_TLS_INSECURE"},
@@ -330,6 +336,11 @@ parse_outcome parse_options(int argc, char const* const* argv, env_lookup const&
         auto n = parse_count(v->value);
         if (!n || *n < 1 || *n > 64) return invalid(*v, "a whole number from 1 to 64");
         c.threads = static_cast<unsigned>(*n);
+    }
+    if (auto v = lookup("busy-poll")) {
+        auto n = parse_count(v->value);
+        if (!n || *n > 1000) return invalid(*v, "a whole number of microseconds from 0 to 1000");
+        cfg.busy_poll = std::chrono::microseconds(*n);
     }
     if (auto v = lookup("conn-buffer")) {
         auto n = parse_size(v->value);

@@ -1,6 +1,7 @@
 #pragma once
 // Command line + environment -> app_config. Pure: the environment is passed in, nothing is printed.
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@ struct app_config {
     bool session_buffer_given = false;  // else derived from the container's memory limit
     std::optional<log_file_options> log_file;  // else stderr
     bool replace = false;  // take over from a client already running for this container id
+    // How long the event loop keeps polling after its last event before it sleeps (app/event_loop.hpp).
+    std::chrono::microseconds busy_poll{50};
 };
 
 // Either a config to run, or something to print and an exit code (help, version, bad input).

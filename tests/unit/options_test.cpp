@@ -65,6 +65,7 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_seed) {
     BOOST_TEST(cfg.client.threads == 1u);
     BOOST_TEST(cfg.client.keepalive_timeout.count() == 30000);
     BOOST_TEST(cfg.client.udp_idle_timeout.count() == 60000);
+    BOOST_TEST(cfg.busy_poll.count() == 50);
 }
 
 BOOST_AUTO_TEST_CASE(long_and_short_flags) {
@@ -94,6 +95,8 @@ BOOST_AUTO_TEST_CASE(long_and_short_flags) {
                                "8M",
                                "--threads",
                                "4",
+                               "--busy-poll",
+                               "0",
                                "--tls-insecure"});
     BOOST_TEST(cfg.client.endpoint.tls);
     BOOST_TEST(cfg.client.backoff.base.count() == 500);
@@ -107,6 +110,7 @@ BOOST_AUTO_TEST_CASE(long_and_short_flags) {
     BOOST_TEST(cfg.client.stall_timeout.count() == 3000);
     BOOST_TEST(cfg.client.conn_buffer == 8u * 1024 * 1024);
     BOOST_TEST(cfg.client.threads == 4u);
+    BOOST_TEST(cfg.busy_poll.count() == 0);
     BOOST_TEST(cfg.client.reach.tls_insecure);
 }
 
@@ -116,7 +120,8 @@ BOOST_AUTO_TEST_CASE(environment_supplies_options) {
                   {"RECONNECT_DELAY", "2"},
                   {"MAX_RECONNECT", "9"},
                   {"LOG_LEVEL", "warn"},
-                  {"TUNNEL_THREADS", "2"}}};
+                  {"TUNNEL_THREADS", "2"},
+                  {"TUNNEL_BUSY_POLL", "200"}}};
     auto const cfg = parse_ok({}, env);
     BOOST_TEST(cfg.client.endpoint.host == "envhost");
     BOOST_TEST(cfg.client.container_id == "envid");
@@ -124,6 +129,7 @@ BOOST_AUTO_TEST_CASE(environment_supplies_options) {
     BOOST_TEST(cfg.client.max_reconnect == 9u);
     BOOST_TEST((cfg.level == log_level::warn));
     BOOST_TEST(cfg.client.threads == 2u);
+    BOOST_TEST(cfg.busy_poll.count() == 200);
 }
 
 BOOST_AUTO_TEST_CASE(kohakuriver_variables_are_fallbacks) {
@@ -174,6 +180,9 @@ BOOST_AUTO_TEST_CASE(bad_numbers_are_named) {
     expect_bad(with({"--max-reconnect", "-3"}), "--max-reconnect");
     expect_bad(with({"--max-reconnect", "1.5"}), "whole number");
     expect_bad(with({"--threads", "0"}), "--threads");
+    expect_bad(with({"--busy-poll", "1001"}), "from 0 to 1000");
+    expect_bad(with({"--busy-poll", "-5"}), "--busy-poll");
+    expect_bad(with({"--busy-poll", "50us"}), "--busy-poll");
     expect_bad(with({"--keepalive-timeout", "0"}), "positive");
     expect_bad(with({"--conn-buffer", "12Q"}), "--conn-buffer");
     expect_bad(with({"--conn-buffer", "1K"}), "at least 64K");
