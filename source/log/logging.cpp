@@ -60,9 +60,7 @@ void write_waiting(log_output& out) {  // with out.mutex held
 
 // UTC, ISO 8601 with microseconds: 2026-11-27T12:13:40.123456Z. The date and time up to the
 // second are formatted once a second (per thread).
-void append_timestamp(std::string& line) {
-    timespec now{};
-    ::clock_gettime(CLOCK_REALTIME, &now);
+void append_timestamp(std::string& line, timespec const& now) {
     thread_local std::time_t cached_second = -1;
     thread_local char cached[24] = {};
     thread_local std::size_t cached_size = 0;
@@ -204,6 +202,12 @@ std::string render_fields(log_format format, std::initializer_list<log_field> fi
     return out;
 }
 
+std::string format_timestamp(timespec const& time) {
+    std::string out;
+    append_timestamp(out, time);
+    return out;
+}
+
 void init_logging(log_level level, log_format format) {
     current_level = level;
     current_format = format;
@@ -237,11 +241,13 @@ bool log_enabled(log_level level) {
 
 void log_write(log_level level, std::string_view message, std::initializer_list<log_field> fields) {
     auto const format = current_format.load(std::memory_order_relaxed);
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
     std::string line;  // (not thread_local: lines may come from destructors at exit, after those)
     line.reserve(160);
     if (format == log_format::json) {
         line += "{\"ts\":\"";
-        append_timestamp(line);
+        append_timestamp(line, now);
         line += "\",\"level\":\"";
         line += log_level_name(level);
         line += "\",\"msg\":\"";
@@ -250,7 +256,7 @@ void log_write(log_level level, std::string_view message, std::initializer_list<
         append_fields(line, format, fields);
         line += '}';
     } else {
-        append_timestamp(line);
+        append_timestamp(line, now);
         line += ' ';
         line += level_column(level);
         line += ' ';

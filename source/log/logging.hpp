@@ -5,6 +5,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <initializer_list>
 #include <optional>
@@ -86,5 +87,7 @@ inline void log_error(std::string_view m, std::initializer_list<log_field> f = {
 // Exposed for tests: how a line's fields are rendered in each format.
 std::string render_fields(log_format format, std::initializer_list<log_field> fields);
 std::string json_escape(std::string_view text);
+// A line's timestamp: UTC, ISO 8601 with microseconds (2026-11-27T12:13:40.123456Z).
+std::string format_timestamp(timespec const& time);
 
 }  // namespace tunnel

@@ -67,7 +67,10 @@ BOOST_AUTO_TEST_CASE(handles_work_posted_by_other_threads_while_polling_or_aslee
         for (int i = 0; i < 200 && std::chrono::steady_clock::now() < deadline; ++i) {
             asio::post(ioc, [&] { handled.fetch_add(1); });
             while (handled.load() <= i && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-            if (i % 20 == 0) std::this_thread::sleep_for(1ms);  // now and then, past the polling
+            if (i % 20 == 0) {  // now and then, let the loop's 50 us of polling run out first
+                auto const later = std::chrono::steady_clock::now() + 1ms;
+                while (std::chrono::steady_clock::now() < later) std::this_thread::yield();
+            }
         }
         asio::post(ioc, [&] { guard.reset(); });
     });
