@@ -284,9 +284,8 @@ void log_write(log_level level, std::string_view message, std::initializer_list<
 void defer_log_writes(std::function<void()> schedule_flush) {
     auto& out = output();
     std::lock_guard lock(out.mutex);
-    write_waiting(out);
+    write_waiting(out);  // (which also clears flush_scheduled)
     out.schedule_flush = std::move(schedule_flush);
-    out.flush_scheduled = false;
 }
 
 void write_log_lines_at_once() { defer_log_writes(nullptr); }

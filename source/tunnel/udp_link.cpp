@@ -149,7 +149,7 @@ asio::awaitable<void> udp_link::pump_up() {
         if (ec == asio::error::would_block || ec == asio::error::try_again) {
             burst = 0;
             auto [wec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
-            if (wec == asio::error::operation_aborted) continue;  // the flow moved to the other loopback
+            if (wec == asio::error::operation_aborted) continue;  // moved to the other loopback, or closed
             if (!wec) continue;
             ec = wec;
         }
