@@ -110,6 +110,9 @@ int main(int argc, char** argv) {
     services svc(ioc.get_executor());
     svc.start();
     tunnel::runner::listener_options listener_opts;
+    // No keepalive: a run never idles for long, and Beast would re-arm its idle timer on every read
+    // (a timerfd_settime per UDP datagram in the harness). The real runner pings from a task of its own.
+    listener_opts.keepalive_timeout = std::chrono::milliseconds(0);
     tunnel::runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
                                              listener_opts);
     bench_env env{ioc.get_executor(), svc, listener, opt};

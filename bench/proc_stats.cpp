@@ -1,6 +1,7 @@
 #include "proc_stats.hpp"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,6 +26,13 @@ std::optional<double> own_cpu_seconds(pid_t pid) {
         if (index >= 14) ticks += std::stoull(field);
     static long const hz = ::sysconf(_SC_CLK_TCK);
     return static_cast<double>(ticks) / static_cast<double>(hz);
+}
+
+double harness_cpu_seconds() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 std::vector<pid_t> children_of(pid_t pid) {

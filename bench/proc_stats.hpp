@@ -22,6 +22,10 @@ std::vector<pid_t> children_of(pid_t pid);
 // between two reads can be counted twice or missed, so callers wait for the children to go first.
 double tree_cpu_seconds(pid_t pid);
 
+// The harness's own CPU seconds, all threads (getrusage). Per second of a run, near 1 means the
+// harness (it plays the user, the runner and the service on one thread), not the target, limits it.
+double harness_cpu_seconds();
+
 struct memory_kib {
     std::size_t rss = 0;  // VmRSS
     std::size_t hwm = 0;  // VmHWM: peak RSS

@@ -2,8 +2,6 @@
 // (at the sink, or back at the harness from the source), and the byte counts must match exactly.
 // CPU: the measured processes' utime+stime over the run, per GiB moved.
 
-#include <sys/resource.h>
-
 #include <boost/asio/co_spawn.hpp>
 #include <stdexcept>
 
@@ -20,15 +18,6 @@ namespace {
 std::vector<std::uint8_t> const& payload() {
     static auto const bytes = make_pattern(64 * 1024);
     return bytes;
-}
-
-// The harness's own CPU seconds (it plays the user and the service): near 1 s per second means the
-// harness, not the target, limits the figure.
-double harness_cpu_seconds() {
-    rusage u{};
-    ::getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 asio::awaitable<void> push(run_context& ctx, std::size_t bytes) {

@@ -96,8 +96,12 @@ asio::awaitable<std::shared_ptr<tunnel_peer>> upgrade(Stream stream, listener_op
     ws_type ws(std::move(stream));
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(10);
-    timeouts.idle_timeout = options.keepalive_timeout;
-    timeouts.keep_alive_pings = true;
+    if (options.keepalive_timeout.count() > 0) {
+        timeouts.idle_timeout = options.keepalive_timeout;
+        timeouts.keep_alive_pings = true;
+    } else {
+        timeouts.idle_timeout = websocket::stream_base::none();
+    }
     ws.set_option(timeouts);
     ws.read_message_max(options.max_message);
     ws.auto_fragment(false);

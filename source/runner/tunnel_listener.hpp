@@ -18,6 +18,7 @@ namespace tunnel::runner {
 
 struct listener_options {
     // Ping after half of this without traffic, drop the client after all of it (uvicorn: 20 s + 20 s).
+    // Zero: no keepalive at all, and so no timer re-armed on every read (the bench's runner).
     std::chrono::milliseconds keepalive_timeout{40000};
     std::size_t max_message = 16 * 1024 * 1024;
     // When set, clients must speak TLS (wss://) with this server context.
