@@ -109,6 +109,29 @@ BOOST_AUTO_TEST_CASE(websocket_pings_are_answered_while_data_flows) {
         90s);
 }
 
+BOOST_AUTO_TEST_CASE(a_runner_without_keepalive_neither_pings_nor_drops_a_quiet_client) {
+    // keepalive_timeout 0 (the bench's runner): no pings, no idle verdict, and so no timer re-armed
+    // on every read. The client's own keepalive is far off, so 0.5 s of silence must bring no pong,
+    // and the tunnel must still carry a frame afterwards.
+    asio::io_context ioc;
+    runner::listener_options options;
+    options.keepalive_timeout = 0ms;
+    runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, options);
+    client_process client({"--runner-url", "ws://127.0.0.1:" + std::to_string(listener.port()),
+                           "--container-id", "c1", "--keepalive-timeout", "60"});
+    run_test(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            auto peer = co_await accept_peer(listener);
+            co_await pause(500ms);  // the silence under test, not a synchronisation
+            BOOST_TEST(peer->frames_received() == 0u, peer->frames_received() << " frames (pongs?)");
+            BOOST_TEST(!peer->ended());
+            peer->send(make_frame(msg_type::connect, proto::udp, 7, 9));
+            co_await expect_frame(*peer, msg_type::connected, 7);
+        },
+        30s);
+}
+
 // The client writes DATA frames itself, several per system call, while Beast answers pings from
 // inside its read: the two must never interleave bytes. A runner pinging every millisecond
 // through a 32 MiB upload must parse every frame, get every byte and its pongs.
