@@ -38,11 +38,15 @@ udp_link::udp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id
       idle_timer_(executor_) {}
 
 error_code udp_link::open_socket(asio::ip::address const& address) {
+    // A new socket takes over only once it is connected: where the other loopback is missing (no
+    // ::1 in a container without IPv6: "cannot assign requested address"), the flow keeps the one
+    // it has, and works once the service comes up there.
     error_code ec;
-    if (socket_.is_open()) socket_.close(ec);
-    socket_.open(address.is_v6() ? udp::v6() : udp::v4(), ec);
-    if (!ec) socket_.connect(udp::endpoint(address, port_), ec);
-    if (!ec) socket_.non_blocking(true, ec);
+    udp::socket fresh(executor_);
+    fresh.open(address.is_v6() ? udp::v6() : udp::v4(), ec);
+    if (!ec) fresh.connect(udp::endpoint(address, port_), ec);
+    if (!ec) fresh.non_blocking(true, ec);
+    if (!ec) socket_ = std::move(fresh);  // the old one closes: its waits end as aborted
     return ec;
 }
 
@@ -154,7 +158,8 @@ asio::awaitable<void> udp_link::pump_up() {
             ec = wec;
         }
         if (!socket_.is_open() || ec == asio::error::bad_descriptor) {
-            // Moving to the other loopback could not open a socket (a kernel without IPv6, say).
+            // No socket: the flow closed it, or (never expected) something else did: end the flow
+            // rather than spin on bad_descriptor.
             if (state_.closed()) co_return;
             log_info("udp socket lost",
                      {{"client_id", client_id_}, {"port", port_}, {"reason", ec.message()}});
