@@ -43,7 +43,8 @@ asio::awaitable<void> until_stopped(pid_t pid, std::chrono::milliseconds timeout
 class ipv6_loopback_off {
 public:
     ipv6_loopback_off() {
-        struct stat own {}, parent {};
+        struct ::stat own = {};
+        struct ::stat parent = {};
         std::string const parent_ns = "/proc/" + std::to_string(::getppid()) + "/ns/net";
         if (::stat("/proc/self/ns/net", &own) != 0 || ::stat(parent_ns.c_str(), &parent) != 0) return;
         if (own.st_ino == parent.st_ino) return;  // the namespace it was started in: hands off
