@@ -69,8 +69,8 @@ asio::awaitable<std::vector<figure>> run_udp(run_context& ctx) {
         {"udp.datagrams_s", "UDP 512 B echo", "dgram/s", static_cast<double>(received) / elapsed, true},
         {"udp.loss_pct", "UDP loss", "%", loss, false}};
     if (!ctx.measured.empty())
-        out.push_back({"udp.cpu_us_per_dgram", "CPU per UDP echo", "us", 1e6 * cpu / static_cast<double>(received),
-                       false});
+        out.push_back({"udp.cpu_us_per_dgram", "CPU per UDP echo", "us",
+                       1e6 * cpu / static_cast<double>(received), false});
     out.push_back({"udp.harness_cpu_pct", "harness CPU busy, UDP", "%", 100.0 * harness_busy, false});
     co_return out;
 }
