@@ -108,6 +108,15 @@ double median_of(row const& r, std::string const& target) {
     return it == r.values.end() ? std::nan("") : median(it->second);
 }
 
+// The lowest and the highest round of a target ("-" when it has none): how far one run's rounds
+// stray from the median on a noisy machine.
+std::string range_of(row const& r, std::string const& target) {
+    auto it = r.values.find(target);
+    if (it == r.values.end() || it->second.empty()) return "-";
+    auto const [low, high] = std::minmax_element(it->second.begin(), it->second.end());
+    return format_value(*low) + ".." + format_value(*high);
+}
+
 }  // namespace
 
 void print_table(std::ostream& out, bench_report const& report) {
@@ -169,6 +178,18 @@ void print_table(std::ostream& out, bench_report const& report) {
             out << std::right << std::setw(ratio_width(ra))
                 << format_ratio(median_of(r, ra.first), median_of(r, ra.second));
         out << "\n";
+    }
+    if (opt.rounds >= 2) {
+        int const rw = 15;
+        out << "\nspread: lowest..highest round\n";
+        out << std::left << std::setw(static_cast<int>(label_width) + 2) << "metric" << std::setw(9) << "unit";
+        for (auto const& c : columns) out << std::right << std::setw(rw) << c;
+        out << "\n";
+        for (auto const& r : rows) {
+            out << std::left << std::setw(static_cast<int>(label_width) + 2) << r.label << std::setw(9) << r.unit;
+            for (auto const& c : columns) out << std::right << std::setw(rw) << range_of(r, c);
+            out << "\n";
+        }
     }
     out << "\nhigher is better for MiB/s, cycles/s, dgram/s; lower for us, s/GiB, KiB, %. "
            "Ratios are target/baseline medians. '!' = some rounds failed (median of the rest); "
@@ -241,8 +262,16 @@ void write_json(std::string const& path, bench_report const& report) {
         o["unit"] = r.unit;
         o["higher_is_better"] = r.higher_is_better;
         json::object per_target;
-        for (auto const& [target, values] : r.values) per_target[target] = median(values);
+        json::object lowest, highest;
+        for (auto const& [target, values] : r.values) {
+            per_target[target] = median(values);
+            if (values.empty()) continue;
+            lowest[target] = *std::min_element(values.begin(), values.end());
+            highest[target] = *std::max_element(values.begin(), values.end());
+        }
         o["median"] = std::move(per_target);
+        o["lowest"] = std::move(lowest);
+        o["highest"] = std::move(highest);
         medians[r.id] = std::move(o);
     }
     root["medians"] = std::move(medians);
