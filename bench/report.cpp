@@ -159,7 +159,10 @@ void print_table(std::ostream& out, bench_report const& report) {
     std::size_t label_width = 6;
     for (auto const& r : rows) label_width = std::max(label_width, r.label.size());
     int const w = 11;
-    out << std::left << std::setw(static_cast<int>(label_width) + 2) << "metric" << std::setw(9) << "unit";
+    auto const row_start = [&](std::string const& label, std::string const& unit) {
+        out << std::left << std::setw(static_cast<int>(label_width) + 2) << label << std::setw(9) << unit;
+    };
+    row_start("metric", "unit");
     for (auto const& c : columns) out << std::right << std::setw(w) << c;
     auto ratio_width = [&](std::pair<std::string, std::string> const& r) {
         return std::max<int>(w, static_cast<int>(r.first.size() + r.second.size()) + 3);
@@ -167,7 +170,7 @@ void print_table(std::ostream& out, bench_report const& report) {
     for (auto const& r : ratios) out << std::right << std::setw(ratio_width(r)) << (r.first + "/" + r.second);
     out << "\n";
     for (auto const& r : rows) {
-        out << std::left << std::setw(static_cast<int>(label_width) + 2) << r.label << std::setw(9) << r.unit;
+        row_start(r.label, r.unit);
         for (auto const& c : columns) {
             std::string cell = format_value(median_of(r, c));
             if (auto f = r.failures.find(c); f != r.failures.end() && f->second > 0)
@@ -182,11 +185,11 @@ void print_table(std::ostream& out, bench_report const& report) {
     if (opt.rounds >= 2) {
         int const rw = 15;
         out << "\nspread: lowest..highest round\n";
-        out << std::left << std::setw(static_cast<int>(label_width) + 2) << "metric" << std::setw(9) << "unit";
+        row_start("metric", "unit");
         for (auto const& c : columns) out << std::right << std::setw(rw) << c;
         out << "\n";
         for (auto const& r : rows) {
-            out << std::left << std::setw(static_cast<int>(label_width) + 2) << r.label << std::setw(9) << r.unit;
+            row_start(r.label, r.unit);
             for (auto const& c : columns) out << std::right << std::setw(rw) << range_of(r, c);
             out << "\n";
         }
@@ -266,8 +269,9 @@ void write_json(std::string const& path, bench_report const& report) {
         for (auto const& [target, values] : r.values) {
             per_target[target] = median(values);
             if (values.empty()) continue;
-            lowest[target] = *std::min_element(values.begin(), values.end());
-            highest[target] = *std::max_element(values.begin(), values.end());
+            auto const [low, high] = std::minmax_element(values.begin(), values.end());
+            lowest[target] = *low;
+            highest[target] = *high;
         }
         o["median"] = std::move(per_target);
         o["lowest"] = std::move(lowest);
