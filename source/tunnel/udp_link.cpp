@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "log/logging.hpp"
@@ -141,8 +141,11 @@ asio::awaitable<void> udp_link::pump_up() {
             if (!room) co_return;
         }
         // Reads until the socket is empty, and only then waits: datagrams that queued up while
-        // the flow was busy cost one call each. After a burst, the thread's other work (the
-        // WebSocket's writer, other flows) runs first.
+        // the flow was busy cost one call each, and leave in one writer batch. After a burst, the
+        // thread's other work (the WebSocket's writer, other flows) runs first. The wait costs an
+        // epoll_ctl (Asio's async_wait is never speculative); a zero-length peek would cost a
+        // second EAGAIN read instead, and reading with an async receive would need a buffer per
+        // flow held while it waits.
         if (burst == max_burst) {
             burst = 0;
             co_await asio::post(executor_, asio::deferred);
