@@ -29,7 +29,7 @@ parse_result parse_options(int argc, char** argv) {
         "a tunnel client command line (split on spaces); repeat to compare clients in alternating rounds")(
         "scenario", po::value<std::vector<std::string>>()->composing(),
         "a scenario or group to run (repeatable; default all): down1 down8 up1 up8 latency1 latency32 "
-        "connrate idle udp; groups: throughput (= cpu), latency, all")(
+        "connrate idle udp udp8; groups: throughput (= cpu), latency, all")(
         "rounds", po::value<unsigned>(), "rounds; every figure is the median over rounds (default 3)")(
         "bytes", po::value<std::string>(), "bytes per throughput run, K/M/G suffixes (default 256M)")(
         "idle", po::value<std::size_t>(), "idle connections to hold (default 10000)")(

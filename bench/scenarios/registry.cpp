@@ -42,7 +42,12 @@ std::vector<scenario> const& all_scenarios() {
                        "512 B datagrams through the UDP echo, bounded window: datagrams/s and loss %",
                        {service::udp_echo},
                        false,
-                       [](run_context& ctx) { return run_udp(ctx); }});
+                       [](run_context& ctx) { return run_udp(ctx, 1); }});
+        out.push_back({"udp8",
+                       "the same over 8 flows at once, the window shared between them",
+                       {service::udp_echo},
+                       false,
+                       [](run_context& ctx) { return run_udp(ctx, 8); }});
         return out;
     }();
     return list;

@@ -58,6 +58,6 @@ boost::asio::awaitable<std::vector<figure>> run_throughput(run_context& ctx, boo
 boost::asio::awaitable<std::vector<figure>> run_latency(run_context& ctx, std::size_t connections);
 boost::asio::awaitable<std::vector<figure>> run_connection_rate(run_context& ctx);
 boost::asio::awaitable<std::vector<figure>> run_idle(run_context& ctx);
-boost::asio::awaitable<std::vector<figure>> run_udp(run_context& ctx);
+boost::asio::awaitable<std::vector<figure>> run_udp(run_context& ctx, std::size_t flows);
 
 }  // namespace bench
