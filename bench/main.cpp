@@ -8,7 +8,10 @@
 #include <boost/asio/io_context.hpp>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "log/logging.hpp"
 #include "child_process.hpp"
@@ -137,6 +140,13 @@ int main(int argc, char** argv) {
     }
 
     std::size_t failed = 0;
+    // A client that always exits non-zero on SIGTERM would give a note per run: one per target and
+    // status instead, with how many runs and the first run's log (the others are kept too).
+    struct odd_exit {
+        std::size_t runs = 0;
+        std::string first;
+    };
+    std::map<std::pair<std::string, int>, odd_exit> odd_exits;
     for (auto const& m : report.measurements) {
         if (!m.error.empty()) {
             ++failed;
@@ -144,11 +154,19 @@ int main(int argc, char** argv) {
                                    " failed: " + m.error +
                                    (m.log_path.empty() ? "" : " (log " + m.log_path + ")"));
         }
-        if (m.error.empty() && m.client_exit && *m.client_exit != 0)
-            report.notes.push_back("round " + std::to_string(m.round) + " " + m.scenario + " " + m.target +
-                                   ": the client exited with status " + std::to_string(*m.client_exit) +
-                                   " after SIGTERM (expected 0)" +
-                                   (m.log_path.empty() ? "" : " (log " + m.log_path + ")"));
+        if (m.error.empty() && m.client_exit && *m.client_exit != 0) {
+            auto& odd = odd_exits[{m.target, *m.client_exit}];
+            if (odd.runs++ == 0)
+                odd.first = "round " + std::to_string(m.round) + " " + m.scenario +
+                            (m.log_path.empty() ? "" : ", log " + m.log_path);
+        }
+    }
+    for (auto const& [key, odd] : odd_exits) {
+        std::size_t runs = 0;
+        for (auto const& m : report.measurements) runs += m.target == key.first && m.error.empty() ? 1 : 0;
+        report.notes.push_back(key.first + ": the client exited with status " + std::to_string(key.second) +
+                               " after SIGTERM (expected 0) in " + std::to_string(odd.runs) + " of " +
+                               std::to_string(runs) + " runs (first: " + odd.first + ")");
     }
     print_table(std::cout, report);
     if (!opt.json_path.empty()) {

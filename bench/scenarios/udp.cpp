@@ -118,9 +118,9 @@ asio::awaitable<std::vector<figure>> run_udp(run_context& ctx, std::size_t flows
     // One flow keeps the ids it always had ("udp."); several are "udp8." and so on.
     std::string const id = flows == 1 ? "udp" : "udp" + std::to_string(flows);
     std::string const label = flows == 1 ? "UDP" : "UDP x" + std::to_string(flows);
-    std::vector<figure> out{
-        {id + ".datagrams_s", label + " 512 B echo", "dgram/s", static_cast<double>(received) / elapsed, true},
-        {id + ".loss_pct", label + " loss", "%", loss, false}};
+    std::vector<figure> out{{id + ".datagrams_s", label + " 512 B echo", "dgram/s",
+                             static_cast<double>(received) / elapsed, true},
+                            {id + ".loss_pct", label + " loss", "%", loss, false}};
     if (!ctx.measured.empty())
         out.push_back({id + ".cpu_us_per_dgram", "CPU per " + label + " echo", "us",
                        1e6 * cpu / static_cast<double>(received), false});
