@@ -38,16 +38,14 @@ std::vector<scenario> const& all_scenarios() {
                        {service::idle},
                        true,
                        [](run_context& ctx) { return run_idle(ctx); }});
-        out.push_back({"udp",
-                       "512 B datagrams through the UDP echo, bounded window: datagrams/s and loss %",
-                       {service::udp_echo},
-                       false,
-                       [](run_context& ctx) { return run_udp(ctx, 1); }});
-        out.push_back({"udp8",
-                       "the same over 8 flows at once, the window shared between them",
-                       {service::udp_echo},
-                       false,
-                       [](run_context& ctx) { return run_udp(ctx, 8); }});
+        auto udp = [&](std::string name, std::string summary, std::size_t flows) {
+            out.push_back(
+                {std::move(name), std::move(summary), {service::udp_echo}, false, [flows](run_context& ctx) {
+                     return run_udp(ctx, flows);
+                 }});
+        };
+        udp("udp", "512 B datagrams through the UDP echo, bounded window: datagrams/s and loss %", 1);
+        udp("udp8", "the same over 8 flows at once, the window shared between them", 8);
         return out;
     }();
     return list;
