@@ -36,7 +36,8 @@ parse_result parse_options(int argc, char** argv) {
         "requests", po::value<std::size_t>(), "latency: measured round trips per run (default 20000)")(
         "cycles", po::value<std::size_t>(), "connection rate: cycles per run (default 20000)")(
         "datagrams", po::value<std::size_t>(), "UDP: datagrams per run (default 50000)")(
-        "udp-window", po::value<std::size_t>(), "UDP: datagrams in flight (default 64)")(
+        "udp-window", po::value<std::size_t>(),
+        "UDP: datagrams in flight, shared between the flows (default 64)")(
         "timeout", po::value<unsigned>(), "seconds a single run may take before it fails (default 120)")(
         "no-direct", "skip the direct baseline")("no-relay", "skip the socat relay baseline")(
         "smoke", "tiny sizes and 1 round: every scenario once, in seconds (for ctest)")(

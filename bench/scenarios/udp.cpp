@@ -6,7 +6,11 @@
 // CPU: the measured processes' utime+stime per echoed datagram (it crossed them both ways); a
 // relay's per-flow socat child is alive from the first datagram to the end, so it is read live.
 
+#include <algorithm>
+#include <memory>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "run_all.hpp"
 #include "scenarios/scenario.hpp"
