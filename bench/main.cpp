@@ -147,27 +147,27 @@ int main(int argc, char** argv) {
         std::string first;
     };
     std::map<std::pair<std::string, int>, odd_exit> odd_exits;
+    std::map<std::string, std::size_t> completed;  // runs without an error, per target
     for (auto const& m : report.measurements) {
         if (!m.error.empty()) {
             ++failed;
             report.notes.push_back("round " + std::to_string(m.round) + " " + m.scenario + " " + m.target +
                                    " failed: " + m.error +
                                    (m.log_path.empty() ? "" : " (log " + m.log_path + ")"));
+            continue;
         }
-        if (m.error.empty() && m.client_exit && *m.client_exit != 0) {
+        ++completed[m.target];
+        if (m.client_exit && *m.client_exit != 0) {
             auto& odd = odd_exits[{m.target, *m.client_exit}];
             if (odd.runs++ == 0)
                 odd.first = "round " + std::to_string(m.round) + " " + m.scenario +
                             (m.log_path.empty() ? "" : ", log " + m.log_path);
         }
     }
-    for (auto const& [key, odd] : odd_exits) {
-        std::size_t runs = 0;
-        for (auto const& m : report.measurements) runs += m.target == key.first && m.error.empty() ? 1 : 0;
+    for (auto const& [key, odd] : odd_exits)
         report.notes.push_back(key.first + ": the client exited with status " + std::to_string(key.second) +
                                " after SIGTERM (expected 0) in " + std::to_string(odd.runs) + " of " +
-                               std::to_string(runs) + " runs (first: " + odd.first + ")");
-    }
+                               std::to_string(completed[key.first]) + " runs (first: " + odd.first + ")");
     print_table(std::cout, report);
     if (!opt.json_path.empty()) {
         try {
