@@ -4,20 +4,17 @@
 #include <boost/asio/buffer.hpp>
 #include <span>
 
-#include "protocol/frame.hpp"
-
 namespace tunnel::transport {
 
 namespace asio = boost::asio;
 
-namespace {
-// How many bytes one write gathers: many small frames leave in one system call, a full DATA
-// frame on its own (producers get a batch's room back only once all of it is written).
-constexpr std::size_t batch_bytes = protocol::max_data_payload;
-}  // namespace
-
-frame_writer::frame_writer(asio::any_io_executor ex, std::size_t budget, release_hook on_release)
-    : queue_(budget), on_release_(std::move(on_release)), wake_writer_(ex), wake_producers_(ex) {}
+frame_writer::frame_writer(asio::any_io_executor ex, std::size_t budget, release_hook on_release,
+                           std::size_t batch_bytes)
+    : queue_(budget),
+      batch_bytes_(batch_bytes),
+      on_release_(std::move(on_release)),
+      wake_writer_(ex),
+      wake_producers_(ex) {}
 
 std::size_t frame_writer::send(frame_bytes frame, std::uint64_t owner, ws_message kind) {
     auto const added = queue_.push(outgoing_frame{std::move(frame), owner, kind});
@@ -45,7 +42,7 @@ asio::awaitable<boost::system::error_code> frame_writer::run(ws_connection& ws) 
             continue;
         }
         // The frames stay queued (alive) until their write completes.
-        auto const count = queue_.begin_write(max_frames_per_write, batch_bytes);
+        auto const count = queue_.begin_write(max_frames_per_write, batch_bytes_);
         boost::system::error_code ec;
         if (auto& front = queue_.in_flight(0); front.kind != ws_message::binary) {
             ec = co_await ws.write(asio::buffer(front.bytes), front.kind);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "protocol/frame.hpp"
 #include "transport/frame_queue.hpp"
 #include "transport/wake_signal.hpp"
 
@@ -21,7 +22,10 @@ public:
     // discarded at stop), so that an owner outside can mirror the queue's size.
     using release_hook = std::function<void(std::size_t)>;
 
-    frame_writer(boost::asio::any_io_executor ex, std::size_t budget, release_hook on_release = {});
+    // batch_bytes: the most one write gathers (the front frame always goes, however large). The
+    // default sends many small frames in one system call and a full DATA frame on its own.
+    frame_writer(boost::asio::any_io_executor ex, std::size_t budget, release_hook on_release = {},
+                 std::size_t batch_bytes = protocol::max_data_payload);
 
     // Queues a frame and returns its cost (0 once stopped: the frame is dropped). Never waits.
     std::size_t send(frame_bytes frame, std::uint64_t owner = 0, ws_message kind = ws_message::binary);
@@ -44,6 +48,7 @@ private:
     void released(std::size_t cost);
 
     frame_queue queue_;
+    std::size_t const batch_bytes_;
     release_hook on_release_;
     wake_signal wake_writer_;
     wake_signal wake_producers_;

@@ -10,6 +10,13 @@ namespace tunnel {
 
 namespace asio = boost::asio;
 
+namespace {
+// Up to two full DATA frames per write. With eight busy uploads, one frame per sendmsg cost 4-13%
+// more CPU per GiB; four held the readers back (a write gives its room back only once all of it
+// is written) and moved 16% less.
+constexpr std::size_t upstream_batch = 2 * (protocol::header_size + protocol::max_data_payload);
+}  // namespace
+
 session_context::session_context(asio::any_io_executor io, asio::any_io_executor strand_, client_config const& cfg,
                                  std::shared_ptr<status_board> board_)
     : config(cfg),
@@ -18,7 +25,8 @@ session_context::session_context(asio::any_io_executor io, asio::any_io_executor
       board(std::move(board_)),
       downstream(cfg.session_buffer),
       upstream(cfg.write_queue),
-      writer(strand, cfg.write_queue, [this](std::size_t cost) { upstream.remove(cost); }),
+      writer(
+          strand, cfg.write_queue, [this](std::size_t cost) { upstream.remove(cost); }, upstream_batch),
       links_changed(strand),
       read_gate(strand),
       io_(std::move(io)) {}
