@@ -11,7 +11,7 @@ namespace tunnel {
 namespace asio = boost::asio;
 
 namespace {
-// Up to two full DATA frames per write. With eight busy uploads, one frame per sendmsg cost 4-13%
+// Up to two full DATA frames per write. With eight busy uploads, one frame per sendmsg cost 4-15%
 // more CPU per GiB; four held the readers back (a write gives its room back only once all of it
 // is written) and moved 16% less.
 constexpr std::size_t upstream_batch = 2 * (protocol::header_size + protocol::max_data_payload);
