@@ -47,6 +47,21 @@ asio::awaitable<boost::system::error_code> fake_connection::write(asio::const_bu
     if (*aborted_) co_return asio::error::connection_aborted;
     auto const* p = static_cast<std::uint8_t const*>(message.data());
     written_.emplace_back(p, p + message.size());
+    write_sizes_.push_back(message.size());
+    co_return boost::system::error_code{};
+}
+
+asio::awaitable<boost::system::error_code> fake_connection::write_frames(
+    std::span<asio::mutable_buffer const> frames) {
+    while (hold_ && !*aborted_) co_await writable_.wait();
+    if (*aborted_) co_return asio::error::connection_aborted;
+    std::size_t total = 0;
+    for (auto const& f : frames) {
+        auto const* p = static_cast<std::uint8_t const*>(f.data());
+        written_.emplace_back(p, p + f.size());
+        total += f.size();
+    }
+    write_sizes_.push_back(total);
     co_return boost::system::error_code{};
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // A scripted WebSocket for in-process session tests: the test plays the runner by pushing
-// messages for the session to read, and sees every frame the session wrote. Writes can be held
-// (a runner that stops reading), and a read can be made to throw.
+// messages for the session to read, and sees every frame the session wrote and how many bytes
+// each write carried. Writes can be held (a runner that stops reading), and a read can be made to
+// throw.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
@@ -26,6 +27,7 @@ public:
     void push_throw();  // the next read throws std::runtime_error
     void hold_writes(bool hold);
     std::vector<bytes> const& written() const { return written_; }
+    std::vector<std::size_t> const& write_sizes() const { return write_sizes_; }  // bytes per write
     std::size_t unread() const { return incoming_.size(); }
     std::size_t reads() const { return reads_; }
     bool aborted() const { return *aborted_; }
@@ -37,6 +39,8 @@ public:
                                                            bool& is_binary) override;
     boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer message,
                                                             transport::ws_message kind) override;
+    boost::asio::awaitable<boost::system::error_code> write_frames(
+        std::span<boost::asio::mutable_buffer const> frames) override;
     boost::asio::awaitable<boost::system::error_code> close(std::uint16_t code) override;
     void abort() override;
     void ping() override { ++pings_sent; }
@@ -52,6 +56,7 @@ private:
     boost::asio::any_io_executor ex_;
     std::deque<item> incoming_;
     std::vector<bytes> written_;
+    std::vector<std::size_t> write_sizes_;
     transport::wake_signal readable_;
     transport::wake_signal writable_;
     bool hold_ = false;

@@ -1,11 +1,13 @@
 // The session in-process, against a scripted connection: the cases that are hard to reach from
 // outside (an exception inside a link or the session, a runner that stops reading).
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 #include <functional>
 #include <optional>
@@ -141,6 +143,43 @@ BOOST_AUTO_TEST_CASE(a_runner_that_stops_reading_pauses_the_read_loop_and_nothin
     f.ws->hold_writes(false);  // the runner reads again: every PING gets its PONG
     run_until(f.ioc, [&] { return f.ws->written().size() == pings; }, 10s, "every PONG");
     BOOST_TEST(count_frames(*f.ws, msg_type::pong, pings) == 1u);
+    s.stop();
+    run_until(f.ioc, [&] { return f.outcome.has_value() || f.failure; }, 5s, "the session to end");
+}
+
+BOOST_AUTO_TEST_CASE(an_upload_leaves_up_to_two_full_data_frames_per_write) {
+    session_fixture f;
+    asio::ip::tcp::acceptor service(f.ioc, {asio::ip::address_v4::loopback(), 0});
+    auto const port = service.local_endpoint().port();
+    bytes sent(2 * 1024 * 1024);
+    for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<std::uint8_t>(i * 7 + i / 4093);
+    asio::ip::tcp::socket peer(f.ioc);
+    bool service_done = false;
+    service.async_accept(peer, [&](boost::system::error_code ec) {
+        BOOST_REQUIRE(!ec);
+        asio::async_write(peer, asio::buffer(sent), [&](boost::system::error_code wec, std::size_t) {
+            BOOST_REQUIRE(!wec);
+            peer.close();
+            service_done = true;
+        });
+    });
+    session s(f.ioc.get_executor(), f.ioc.get_executor(), test_config(), f.dial_once());
+    f.start(s);
+    f.ws->hold_writes(true);  // the upload queues up (2 MiB fit in the write queue)
+    f.ws->push(frame(msg_type::connect, 1, port));
+    run_until(f.ioc, [&] { return service_done; }, 10s, "the service to send everything");
+    f.ws->hold_writes(false);
+    run_until(f.ioc, [&] { return count_frames(*f.ws, msg_type::close, 1) == 1; }, 10s, "the CLOSE after it");
+    bytes got;
+    for (auto const& m : f.ws->written())
+        if (header_of(m).kind() == msg_type::data && header_of(m).client_id == 1)
+            got.insert(got.end(), m.begin() + protocol::header_size, m.end());
+    BOOST_TEST((got == sent));
+    // More than one full frame in a write takes two frames or more; more than two never goes.
+    std::size_t const full = protocol::header_size + protocol::max_data_payload;
+    auto const largest = *std::max_element(f.ws->write_sizes().begin(), f.ws->write_sizes().end());
+    BOOST_TEST(largest > full);
+    BOOST_TEST(largest <= 2 * full);
     s.stop();
     run_until(f.ioc, [&] { return f.outcome.has_value() || f.failure; }, 5s, "the session to end");
 }

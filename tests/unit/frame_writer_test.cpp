@@ -1,14 +1,9 @@
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
-#include <chrono>
-#include <vector>
 
-#include "protocol/frame.hpp"
 #include "transport/frame_queue.hpp"
 #include "transport/frame_writer.hpp"
-#include "transport/ws_connection.hpp"
 
 using tunnel::transport::frame_bytes;
 using tunnel::transport::outgoing_frame;
@@ -16,50 +11,6 @@ using tunnel::transport::outgoing_frame;
 namespace {
 constexpr std::size_t overhead = tunnel::transport::frame_queue::per_frame_cost;
 outgoing_frame frame_of(std::size_t n, std::uint64_t owner) { return outgoing_frame{frame_bytes(n), owner}; }
-
-// A WebSocket that only records how many frames each write carried.
-class recording_ws final : public tunnel::transport::ws_connection {
-public:
-    explicit recording_ws(boost::asio::any_io_executor ex) : ex_(std::move(ex)) {}
-    std::vector<std::size_t> writes;
-
-    boost::asio::awaitable<boost::system::error_code> read(boost::beast::flat_buffer&, bool&) override {
-        co_return boost::asio::error::operation_not_supported;
-    }
-    boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer,
-                                                            tunnel::transport::ws_message) override {
-        writes.push_back(1);
-        co_return boost::system::error_code{};
-    }
-    boost::asio::awaitable<boost::system::error_code> write_frames(
-        std::span<boost::asio::mutable_buffer const> frames) override {
-        writes.push_back(frames.size());
-        co_return boost::system::error_code{};
-    }
-    boost::asio::awaitable<boost::system::error_code> close(std::uint16_t) override {
-        co_return boost::system::error_code{};
-    }
-    void abort() override {}
-    void ping() override {}
-    std::uint64_t frames_received() const override { return 0; }
-    std::uint16_t peer_close_code() const override { return 0; }
-    boost::asio::any_io_executor get_executor() override { return ex_; }
-
-private:
-    boost::asio::any_io_executor ex_;
-};
-
-// Runs the writer over a recording WebSocket until its queue is empty; returns the frames per write.
-std::vector<std::size_t> drain(boost::asio::io_context& ioc, tunnel::transport::frame_writer& writer) {
-    recording_ws ws(ioc.get_executor());
-    boost::asio::co_spawn(ioc, writer.run(ws), boost::asio::detached);
-    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (writer.queued_bytes() > 0 && std::chrono::steady_clock::now() < deadline)
-        ioc.run_one_for(std::chrono::milliseconds(10));
-    writer.stop();
-    ioc.run_for(std::chrono::seconds(1));  // the writer's coroutine ends (before ws goes)
-    return ws.writes;
-}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(frame_queue)
@@ -216,25 +167,6 @@ BOOST_AUTO_TEST_CASE(stop_wakes_producers_and_waiting_producers_do_not_spin) {
     BOOST_TEST(woken == 3);
     BOOST_TEST(!result);
     BOOST_TEST(writer.queued_bytes() == 0u);
-}
-
-BOOST_AUTO_TEST_CASE(a_full_data_frame_goes_alone_unless_the_batch_takes_more) {
-    std::size_t const full = tunnel::protocol::header_size + tunnel::protocol::max_data_payload;
-    {
-        boost::asio::io_context ioc;
-        tunnel::transport::frame_writer writer(ioc.get_executor(), 16 * full);
-        for (int i = 0; i < 5; ++i) writer.send(frame_bytes(full), 1);
-        auto const writes = drain(ioc, writer);
-        BOOST_TEST(writes == (std::vector<std::size_t>{1, 1, 1, 1, 1}), boost::test_tools::per_element());
-    }
-    {
-        boost::asio::io_context ioc;
-        tunnel::transport::frame_writer writer(ioc.get_executor(), 16 * full, {}, 2 * full);
-        for (int i = 0; i < 5; ++i) writer.send(frame_bytes(full), 1);
-        writer.send(frame_bytes(100), 1);  // rides with the last full frame
-        auto const writes = drain(ioc, writer);
-        BOOST_TEST(writes == (std::vector<std::size_t>{2, 2, 2}), boost::test_tools::per_element());
-    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
