@@ -29,11 +29,6 @@
 
 namespace asio = boost::asio;
 
-namespace {
-// How late an info line may reach the log (warn and error lines are never held back).
-constexpr auto log_flush_delay = std::chrono::milliseconds(5);
-}  // namespace
-
 int main(int argc, char** argv) {
     if (auto const code = tunnel::app::run_command(argc, argv, std::cout, std::cerr)) return *code;
     auto const parsed =
@@ -63,11 +58,13 @@ int main(int argc, char** argv) {
             tunnel::log_debug("no memory limit found", {{"session_buffer", cfg.client.session_buffer}});
     }
     std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGXFSZ, SIG_IGN);  // a file size limit is a full disk for the log, not an end
 
     // TLS files and the CA source are checked once, before anything is dialled: a bad one is a
     // usage error like a bad flag.
     auto dial = tunnel::dial_options_for(cfg.client);
     if (auto const* error = std::get_if<std::string>(&dial)) {
+        tunnel::flush_log();  // the log lines so far come before the error
         std::cerr << tunnel::cli::usage_error_text("tunnel-client", *error) << std::flush;
         return 2;
     }
@@ -78,6 +75,7 @@ int main(int argc, char** argv) {
     claim_opts.replace = cfg.replace;
     auto claim = tunnel::control::claim_endpoint(endpoint, claim_opts);
     if (auto const* other = std::get_if<tunnel::control::held_by_other>(&claim)) {
+        tunnel::flush_log();
         std::cerr << "tunnel-client: another tunnel-client"
                   << (other->pid ? " (pid " + std::to_string(other->pid) + ")" : std::string())
                   << " already runs for container " << cfg.client.container_id;
@@ -138,18 +136,6 @@ int main(int argc, char** argv) {
     };
     hangup.async_wait(on_hangup);
 
-    // Info lines (two per connection) go out together, at most log_flush_delay after the first of
-    // them: one write for a few hundred on a busy client, instead of one each.
-    asio::steady_timer log_flush(control);
-    tunnel::defer_log_writes([&] {
-        asio::post(control, [&] {
-            log_flush.expires_after(log_flush_delay);
-            log_flush.async_wait([](boost::system::error_code ec) {
-                if (!ec) tunnel::flush_log();
-            });
-        });
-    });
-
     // The control endpoint: status and health, and "stop" from a client started with --replace.
     std::unique_ptr<tunnel::control::server> control_server;
     if (auto const* mine = std::get_if<tunnel::control::claimed>(&claim)) {
@@ -194,7 +180,7 @@ int main(int argc, char** argv) {
     tunnel::app::run_event_loop(ioc, cfg.busy_poll);
     ioc.stop();
     for (auto& t : workers) t.join();
-    tunnel::write_log_lines_at_once();
+    tunnel::stop_logging();  // what waits is written
     // A forced stop may leave a DNS lookup running in the resolver thread, which the io_context
     // destructor would join: leave without waiting (the log is written out above).
     if (forced) std::_Exit(exit_code);

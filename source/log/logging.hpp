@@ -1,12 +1,15 @@
 #pragma once
-// Logging: one line per event on stderr (or a rotated file), with timestamp, level, message and
-// key=value fields (or one JSON object per line). Lines reach the kernel whole, in one write(2)
-// each or several together, so lines from several threads never interleave.
+// Logging: one line per event, with timestamp, level, message and key=value fields (or one JSON
+// object per line), on stderr or in a file rotated by size. A thin facade over Boost.Log: a
+// severity logger whose records carry the fields as an attribute, and an asynchronous sink that
+// a writer thread of its own drains, so that no I/O thread ever waits for a disk. Lines reach the
+// log whole and in order; lines from several threads never interleave. Boost.Log's headers stay
+// in logging.cpp: this header is included everywhere.
 
+#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <ctime>
-#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -35,16 +38,17 @@ public:
     bool is_number() const { return is_number_; }
 
 private:
-    std::string_view key_;
+    std::string key_;  // owned: the line is formatted later, on the writer thread
     std::string text_;
     bool is_number_ = false;
 };
 
-// Installs the stderr sink. Safe to call again (replaces the settings).
+// Sends the log to stderr with these settings (again: new settings, same destination).
 void init_logging(log_level level, log_format format);
 
-// Where the log goes instead of stderr: a file rotated by size (see rotating_file.hpp), each line
-// written at once.
+// Where the log goes instead of stderr: a file rotated by size. When the file reaches max_size it
+// is renamed PATH.N (N counts up) and a new one started; the newest max_files - 1 of those are
+// kept.
 struct log_file_options {
     std::string path;
     std::uintmax_t max_size = 10 * 1024 * 1024;
@@ -52,18 +56,22 @@ struct log_file_options {
 };
 // Sends the log to the file from now on. Returns an error (one line) if it cannot be opened.
 std::string log_to_file(log_file_options const& options);
-// Closes and reopens the log file by its name (after an external rotation moved it away); SIGHUP.
+// SIGHUP: the file is opened again by its name (after logrotate moved it away). Returns at once.
 void reopen_log_file();
 
-// Deferral, for a busy client: info and lower lines wait in memory (16 KiB at most) until
-// flush_log(), and go out together in one write. schedule_flush is called, outside any lock, when
-// a line starts waiting and no flush is due yet; it must make flush_log() run soon (the client
-// runs it a few milliseconds later). warn and error lines go out at once, after what waits.
-void defer_log_writes(std::function<void()> schedule_flush);
-// Writes what waits and ends the deferral: every line is written at once again.
-void write_log_lines_at_once();
-// Writes the lines that wait; cheap when none do.
+// How long an info line may wait for the lines after it (they are written together); warn and
+// error lines are written at once, with whatever waited before them.
+inline constexpr std::chrono::milliseconds log_batch_delay{5};
+// The most lines waiting for the writer; beyond it, lines are dropped (counted, and reported in
+// the log once there is room): an I/O thread never waits for the log.
+inline constexpr std::size_t log_queue_lines = 4096;
+
+// Waits until every line logged so far is written (or dropped).
 void flush_log();
+// At exit: writes what waits and ends the writer thread; later lines are written at once.
+void stop_logging();
+// Lines dropped so far because the writer fell behind or the file could not be written.
+std::uint64_t log_lines_dropped();
 
 bool log_enabled(log_level level);
 void log_write(log_level level, std::string_view message, std::initializer_list<log_field> fields);
@@ -83,11 +91,5 @@ inline void log_warn(std::string_view m, std::initializer_list<log_field> f = {}
 inline void log_error(std::string_view m, std::initializer_list<log_field> f = {}) {
     log(log_level::error, m, f);
 }
-
-// Exposed for tests: how a line's fields are rendered in each format.
-std::string render_fields(log_format format, std::initializer_list<log_field> fields);
-std::string json_escape(std::string_view text);
-// A line's timestamp: UTC, ISO 8601 with microseconds (2026-11-27T12:13:40.123456Z).
-std::string format_timestamp(timespec const& time);
 
 }  // namespace tunnel

@@ -1,6 +1,7 @@
 // The command line as users meet it: bad input exits 2 with one clear line and starts nothing;
 // environment fallbacks; logs (one line per connection event, text or JSON).
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 #include <csignal>
@@ -271,6 +272,89 @@ BOOST_AUTO_TEST_CASE(sighup_reopens_the_log_file_after_it_was_moved_away) {
         BOOST_TEST(!has(dir.path() + "/client.log.old", "log file reopened"));
     });
     BOOST_TEST(!client.poll_exit().has_value());  // SIGHUP does not end it
+}
+
+namespace {
+// Bytes held by files the client still writes although their name is gone ("(deleted)").
+std::uintmax_t deleted_log_bytes(pid_t pid) {
+    std::uintmax_t total = 0;
+    std::error_code ec;
+    for (auto const& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        std::error_code link_ec;
+        auto const target = std::filesystem::read_symlink(fd.path(), link_ec).string();
+        if (link_ec || target.find("client.log") == std::string::npos || !target.ends_with("(deleted)")) continue;
+        total += std::filesystem::file_size(fd.path(), link_ec);
+    }
+    return total;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_removed_log_directory_keeps_the_size_cap_and_logging_resumes) {
+    temp_dir dir("tunnel-log-test");
+    auto const logs = dir.path() + "/logs";
+    std::filesystem::create_directory(logs);
+    auto const file = logs + "/client.log";
+    client_process client(client_args(unused_tcp_port(), "c1",
+                                      {"--log-file", file, "--log-max-size", "16K", "--log-level", "debug",
+                                       "--reconnect-delay", "0.001", "--max-reconnect-delay", "0.001"}));
+    asio::io_context ioc;
+    std::uintmax_t most_deleted = 0;
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        co_await wait_until([&] { return read_file(file).find("tunnel-client starting") != std::string::npos; },
+                            10s, "the first lines");
+        std::filesystem::remove_all(logs);
+        // More than three files' worth of lines later, the file written while its directory was gone
+        // must have been let go at the cap, and writing gone on under the same name.
+        auto const logged_enough = [&] {
+            most_deleted = std::max(most_deleted, deleted_log_bytes(client.pid()));
+            return std::filesystem::exists(logs + "/client.log.1");
+        };
+        co_await wait_until(logged_enough, 20s, "rotations after the directory was removed");
+        client.send_signal(SIGHUP);
+        co_await wait_until([&] { return read_file(file).find("log file reopened") != std::string::npos; }, 10s,
+                            "the file reopened after SIGHUP");
+        most_deleted = std::max(most_deleted, deleted_log_bytes(client.pid()));
+    });
+    BOOST_TEST(most_deleted <= 16u * 1024, "a deleted log file held " << most_deleted << " bytes");
+    BOOST_TEST(deleted_log_bytes(client.pid()) == 0u);
+    BOOST_TEST(!client.poll_exit().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_full_disk_leaves_whole_lines_says_so_once_and_the_client_runs_on) {
+    // prlimit's file size limit makes the disk full for the client alone: the write that reaches it
+    // is short, and every later one fails, as on a full file system.
+    auto const prlimit = std::string("/usr/bin/prlimit");
+    BOOST_REQUIRE_MESSAGE(::access(prlimit.c_str(), X_OK) == 0, "util-linux's prlimit is needed");
+    temp_dir dir("tunnel-log-test");
+    auto const file = dir.path() + "/client.log";
+    std::vector<std::string> args{"--fsize=6000", client_path()};
+    for (auto& a : client_args(unused_tcp_port(), "c1",
+                               {"--log-file", file, "--log-level", "debug", "--reconnect-delay", "0.001",
+                                "--max-reconnect-delay", "0.001"}))
+        args.push_back(a);
+    auto client = client_process::run_program(prlimit, args);
+    asio::io_context ioc;
+    run_test(ioc, [&]() -> asio::awaitable<void> {
+        co_await wait_until([&] { return client->log().find("cannot be written") != std::string::npos; }, 20s,
+                            "the notice on stderr");
+        // Lines keep coming (a dial a millisecond): a while later there is still one notice.
+        auto const size_then = std::filesystem::file_size(file);
+        co_await pause(300ms);
+        BOOST_TEST(std::filesystem::file_size(file) == size_then);
+    });
+    BOOST_TEST(!client->poll_exit().has_value(), "the client must run on: " << client->log());
+    auto const text = read_file(file);
+    BOOST_TEST(text.size() <= 6000u);
+    BOOST_TEST(text.size() > 0u);
+    BOOST_TEST(text.back() == '\n');  // no torn last line
+    for (auto const& line : lines_of(text)) BOOST_TEST(line.rfind("20", 0) == 0u, "not a whole line: " << line);
+    auto const err = client->log();
+    std::size_t notices = 0;
+    for (auto at = err.find("cannot be written"); at != std::string::npos; at = err.find("cannot be written", at + 1))
+        ++notices;
+    BOOST_TEST(notices == 1u, err);
+    client->send_signal(SIGTERM);
+    BOOST_TEST(client->wait_exit_blocking(10s).value_or(-1) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(bad_log_file_options_are_usage_errors) {
