@@ -7,6 +7,8 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/segments_view.hpp>
 
 #include "log/logging.hpp"
 #include "transport/beast_ws_connection.hpp"
@@ -17,30 +19,23 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
+namespace urls = boost::urls;
 using asio::ip::tcp;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::string_view tunnel_prefix = "/ws/tunnel/";
 }  // namespace
 
-std::string percent_decode(std::string_view text) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
-            out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
-            i += 2;
-        } else {
-            out += text[i];
-        }
-    }
-    return out;
+std::optional<std::string> tunnel_container_id(std::string_view target) {
+    // Only a valid origin-form target (RFC 9112 3.2.1) names a container: a malformed escape or a
+    // raw space is refused rather than guessed at. The client escapes every reserved character.
+    auto const parsed = urls::parse_origin_form(target);
+    if (!parsed) return std::nullopt;
+    auto const segments = parsed->segments();  // decoded: "my%20ctr%2F1" is "my ctr/1"
+    if (segments.size() != 3) return std::nullopt;
+    auto it = segments.begin();
+    if (*it++ != "ws" || *it++ != "tunnel" || (*it).empty()) return std::nullopt;
+    return *it;
 }
 
 tunnel_listener::tunnel_listener(asio::any_io_executor ex, tcp::endpoint endpoint, listener_options options)
@@ -66,8 +61,8 @@ asio::awaitable<std::shared_ptr<tunnel_peer>> upgrade(Stream stream, listener_op
     if (rec) co_return nullptr;
 
     std::string const target(request.target());
-    bool const is_tunnel = target.starts_with(tunnel_prefix) && target.size() > tunnel_prefix.size();
-    if (!websocket::is_upgrade(request) || !is_tunnel) {
+    auto const id = tunnel_container_id(target);
+    if (!websocket::is_upgrade(request) || !id) {
         http::response<http::string_body> response{http::status::not_found, request.version()};
         response.set(http::field::content_type, "text/plain");
         response.body() = "not a tunnel endpoint\n";
@@ -76,7 +71,6 @@ asio::awaitable<std::shared_ptr<tunnel_peer>> upgrade(Stream stream, listener_op
         log_info("runner: rejected request", {{"target", target}});
         co_return nullptr;
     }
-    std::string const id = percent_decode(std::string_view(target).substr(tunnel_prefix.size()));
     for (auto const& [name, value] : options.required_headers) {
         auto const field = request.find(name);
         if (field != request.end() && field->value() == value) continue;
@@ -109,7 +103,7 @@ asio::awaitable<std::shared_ptr<tunnel_peer>> upgrade(Stream stream, listener_op
     auto [wec] = co_await ws.async_accept(request, use_tuple);
     if (wec) co_return nullptr;
     auto peer = std::make_shared<tunnel_peer>(std::make_unique<transport::beast_ws_connection<ws_type>>(std::move(ws)),
-                                              id, target, std::move(headers));
+                                              *id, target, std::move(headers));
     peer->start();
     co_return peer;
 }

@@ -8,7 +8,9 @@
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,6 +46,8 @@ private:
     listener_options options_;
 };
 
-std::string percent_decode(std::string_view text);
+// The container id of a "/ws/tunnel/{id}" request target, percent-decoded; nullopt for any other
+// target (another path, more segments, an empty id, a malformed escape).
+std::optional<std::string> tunnel_container_id(std::string_view target);
 
 }  // namespace tunnel::runner

@@ -98,8 +98,7 @@ asio::awaitable<dial_result> connect_tcp(beast::tcp_stream& stream, dial_options
 asio::awaitable<dial_result> proxy_connect(beast::tcp_stream& stream, dial_options const& config) {
     namespace http = beast::http;
     auto const& ep = config.endpoint;
-    bool const v6 = ep.host.find(':') != std::string::npos;
-    std::string const authority = (v6 ? "[" + ep.host + "]" : ep.host) + ":" + ep.port;
+    std::string const authority = connect_target(ep.host, ep.port);
     http::request<http::empty_body> request{http::verb::connect, authority, 11};
     request.set(http::field::host, authority);
     if (!config.user_agent.empty()) request.set(http::field::user_agent, config.user_agent);

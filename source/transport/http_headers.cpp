@@ -1,7 +1,10 @@
 #include "transport/http_headers.hpp"
 
+#include <openssl/evp.h>
+
 #include <cstddef>
-#include <cstdint>
+#include <limits>
+#include <stdexcept>
 
 #include "transport/ascii.hpp"
 
@@ -29,7 +32,6 @@ std::string_view trim_blanks(std::string_view s) {
     return s;
 }
 
-
 // Headers the WebSocket handshake owns: a user value would break or duplicate them.
 bool is_reserved(std::string_view name) {
     for (std::string_view r : {"Host", "Upgrade", "Connection", "Content-Length", "Transfer-Encoding"})
@@ -52,30 +54,6 @@ std::string quoted(std::string_view name) {
         }
     }
     return out + "'";
-}
-
-std::string base64(std::string_view in) {
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    for (std::size_t i = 0; i < in.size(); i += 3) {
-        std::size_t const left = in.size() - i;
-        std::uint32_t n = std::uint32_t{static_cast<unsigned char>(in[i])} << 16;
-        if (left > 1) n |= std::uint32_t{static_cast<unsigned char>(in[i + 1])} << 8;
-        if (left > 2) n |= std::uint32_t{static_cast<unsigned char>(in[i + 2])};
-        out += alphabet[(n >> 18) & 63];
-        out += alphabet[(n >> 12) & 63];
-        out += left > 1 ? alphabet[(n >> 6) & 63] : '=';
-        out += left > 2 ? alphabet[n & 63] : '=';
-    }
-    return out;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace
@@ -117,24 +95,17 @@ std::variant<std::vector<http_header>, std::string> parse_header_list(std::strin
 }
 
 std::string basic_authorization(std::string_view user_colon_password) {
-    return "Basic " + base64(user_colon_password);
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        if (text.size() - i < 3) return std::nullopt;
-        int const high = hex_value(text[i + 1]);
-        int const low = hex_value(text[i + 2]);
-        if (high < 0 || low < 0) return std::nullopt;
-        out += static_cast<char>(high * 16 + low);
-        i += 2;
-    }
+    // EVP_EncodeBlock takes an int; a command-line or environment string is far below that (a
+    // single one is at most 128 KiB on Linux).
+    if (user_colon_password.size() > std::numeric_limits<int>::max() / 4 * 3)
+        throw std::length_error("credentials too long for Basic authorization");
+    std::string out = "Basic ";
+    std::size_t const prefix = out.size();
+    out.resize(prefix + (user_colon_password.size() + 2) / 3 * 4 + 1);  // + 1: the NUL it writes
+    int const written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + prefix),
+                                        reinterpret_cast<unsigned char const*>(user_colon_password.data()),
+                                        static_cast<int>(user_colon_password.size()));
+    out.resize(prefix + static_cast<std::size_t>(written));
     return out;
 }
 

@@ -1,9 +1,7 @@
 #pragma once
-// Extra request headers given by the user, and the encodings that credentials need (Basic
-// authorization, percent-decoding of URL userinfo). Errors never repeat a header's value: it is
-// often a token.
+// Extra request headers given by the user, and the Basic authorization header that credentials
+// need. Errors never repeat a header's value: it is often a token.
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -25,8 +23,5 @@ std::variant<std::vector<http_header>, std::string> parse_header_list(std::strin
 
 // "Basic " + base64("user:password") (RFC 7617), for Authorization and Proxy-Authorization.
 std::string basic_authorization(std::string_view user_colon_password);
-
-// "p%40ss" -> "p@ss"; nullopt on a malformed escape. '+' stays '+' (userinfo, not a form).
-std::optional<std::string> percent_decode(std::string_view text);
 
 }  // namespace tunnel::transport

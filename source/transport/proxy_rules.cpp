@@ -4,20 +4,28 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/url/grammar/alnum_chars.hpp>
+#include <boost/url/grammar/alpha_chars.hpp>
+#include <boost/url/grammar/digit_chars.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <boost/url/scheme.hpp>
+#include <boost/url/url.hpp>
 #include <cstddef>
 #include <cstdint>
 
 #include "transport/ascii.hpp"
-#include "transport/http_headers.hpp"
 
 namespace tunnel::transport {
 
 namespace {
 
+namespace urls = boost::urls;
 constexpr auto npos = std::string_view::npos;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 
 std::string_view trim(std::string_view s) {
     auto const blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
@@ -133,10 +141,13 @@ bool name_matches(std::string_view host, std::string_view pattern) {
     return host[start - 1] == '.' && iequals_ascii(host.substr(start), pattern);
 }
 
+// RFC 3986's scheme, looked for before parsing: curl's rule (a scheme only in front of "://") is not
+// RFC 3986's, in which "proxy:3128" has the scheme "proxy" and the path "3128".
 bool is_scheme(std::string_view s) {
-    if (s.empty() || !is_alpha(s.front())) return false;
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.'; });
+    static constexpr urls::grammar::lut_chars scheme_chars =
+        urls::grammar::lut_chars(urls::grammar::alnum_chars) + "+-.";
+    return !s.empty() && urls::grammar::alpha_chars(s.front()) &&
+           std::all_of(s.begin(), s.end(), scheme_chars);
 }
 
 bool is_space_or_control(char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7F; }
@@ -157,17 +168,38 @@ std::string one_line(std::string_view s) {
     return out;
 }
 
-bool is_host_char(char c) {
-    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+bool all_digits(std::string_view s) { return std::all_of(s.begin(), s.end(), urls::grammar::digit_chars); }
+
+// Boost.URL only says that an authority is invalid; this says which part is, for the message.
+std::string_view why_authority_is_invalid(std::string_view authority) {
+    if (!authority.empty() && authority.front() == '[') {
+        auto const close = authority.find(']');
+        if (close == npos) return "has an unclosed '['";
+        std::string_view const after = authority.substr(close + 1);
+        if (!after.empty() && after.front() != ':') return "has an invalid host";
+        if (!after.empty() && !all_digits(after.substr(1))) return "has an invalid port";
+        return "has an invalid IPv6 address";
+    }
+    auto const colon = authority.find(':');
+    if (colon != npos && authority.find(':', colon + 1) != npos)
+        return "has an IPv6 address without brackets or an invalid port";
+    if (colon != npos && !all_digits(authority.substr(colon + 1))) return "has an invalid port";
+    return "has an invalid host";
 }
 
 }  // namespace
 
-std::string proxy_url::display() const {
-    bool const ipv6 = host.find(':') != std::string::npos;
-    return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + port;
+std::string proxy_url::display() const { return "http://" + connect_target(host, port); }
+
+std::string connect_target(std::string_view host, std::string_view port) {
+    urls::url where;
+    where.set_host_address(host).set_port(port);  // an IPv6 address gets its brackets (in shortest form)
+    return std::string(where.encoded_host_and_port());
 }
 
+// Boost.URL parses the authority and decodes the credentials. The rest stays here: curl's scheme
+// rule, the last '@' ending the credentials, and a reason naming the part at fault, which
+// Boost.URL's errors ("leftover", "invalid") do not give.
 std::variant<proxy_url, std::string> parse_proxy_url(std::string_view text) {
     std::string_view scheme;
     std::string_view rest = text;
@@ -182,7 +214,7 @@ std::variant<proxy_url, std::string> parse_proxy_url(std::string_view text) {
                               one_line(last_at == npos ? rest : rest.substr(last_at + 1));
     auto const fail = [&](std::string_view why) { return "proxy URL '" + shown + "' " + std::string(why); };
 
-    if (!scheme.empty() && !iequals_ascii(scheme, "http"))
+    if (!scheme.empty() && urls::string_to_scheme(scheme) != urls::scheme::http)
         return fail("uses " + one_line(scheme) + "://: only http:// proxies are supported");
     for (char c : text)
         if (is_space_or_control(c))
@@ -201,39 +233,38 @@ std::variant<proxy_url, std::string> parse_proxy_url(std::string_view text) {
 
     proxy_url proxy;
     if (auto const at = authority.rfind('@'); at != npos) {
-        auto decoded = percent_decode(authority.substr(0, at));
-        if (!decoded) return fail("has a malformed percent escape in its credentials");
-        proxy.credentials = std::move(*decoded);
+        // The last '@' ends the credentials, as in curl, so that a raw '@' in a password works;
+        // RFC 3986, and so Boost.URL's URL parsers, would refuse it. Decoding them is Boost.URL's.
+        auto const userinfo = urls::make_pct_string_view(authority.substr(0, at));
+        if (!userinfo) return fail("has a malformed percent escape in its credentials");
+        proxy.credentials = userinfo->decode();
         // "user@proxy": Basic still needs the colon (RFC 7617), with an empty password.
         if (!proxy.credentials.empty() && proxy.credentials.find(':') == std::string::npos)
             proxy.credentials += ':';
         authority = authority.substr(at + 1);
     }
 
-    std::string_view host;
-    std::string_view port;
-    if (!authority.empty() && authority.front() == '[') {
-        auto const close = authority.find(']');
-        if (close == npos) return fail("has an unclosed '['");
-        host = authority.substr(1, close - 1);
-        std::string_view const after = authority.substr(close + 1);
-        if (!after.empty() && after.front() != ':') return fail("has an invalid host");
-        if (!after.empty()) port = after.substr(1);
-        auto const address = parse_address(host);
-        if (!address || address->bits != 128) return fail("has an invalid IPv6 address");
+    auto const parsed = urls::parse_authority(authority);
+    if (!parsed) return fail(why_authority_is_invalid(authority));
+    if (parsed->host_type() == urls::host_type::ipv6) {
+        proxy.host = std::string(parsed->host_address());  // without the brackets
+    } else if (parsed->host_type() == urls::host_type::ipvfuture) {
+        return fail("has an invalid IPv6 address");
     } else {
-        auto const colon = authority.find(':');
-        host = authority.substr(0, colon);
-        if (colon != npos) port = authority.substr(colon + 1);
-        if (port.find(':') != npos) return fail("has an IPv6 address without brackets or an invalid port");
+        // A DNS name or an IPv4 address. RFC 3986 also lets a host name hold sub-delimiters and
+        // percent escapes ("bad_host!", "prox%79"), which no resolver takes: refused.
+        std::string_view const host = parsed->encoded_host();
         if (host.empty()) return fail("has no host");
-        if (!std::all_of(host.begin(), host.end(), is_host_char)) return fail("has an invalid host");
+        if (!std::all_of(host.begin(), host.end(), urls::unreserved_chars))
+            return fail("has an invalid host");
+        proxy.host = std::string(host);
     }
-    proxy.host = std::string(host);
 
-    // An empty port ("proxy:") is the default one (RFC 3986 3.2.3).
+    // An empty port ("proxy:") is the default one (RFC 3986 3.2.3). Boost.URL has checked that the
+    // port is digits; the range is checked here, as Boost 1.81's port_number() wraps above 65535
+    // instead of failing (99999 gives 34463).
     proxy.port = "80";
-    if (!port.empty()) {
+    if (std::string_view const port = parsed->port(); !port.empty()) {
         auto canonical = canonical_port(port);
         if (!canonical) return fail("has an invalid port");
         proxy.port = std::move(*canonical);

@@ -17,6 +17,10 @@ struct proxy_url {
     std::string display() const;  // "http://host:port" (IPv6 in brackets), never the credentials: for logs
 };
 
+// The CONNECT request target for host and port (RFC 9110 9.3.6 authority-form): "host:port", an
+// IPv6 address in brackets.
+std::string connect_target(std::string_view host, std::string_view port);
+
 // "http://[user:pass@]host[:port][/]"; a URL without a scheme is taken as http:// (as curl does).
 // Either the proxy or a one-line reason that names the URL without its credentials.
 std::variant<proxy_url, std::string> parse_proxy_url(std::string_view text);

@@ -1,29 +1,15 @@
 #include "tunnel/runner_url.hpp"
 
+#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <boost/url/scheme.hpp>
 #include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
 
-#include "transport/http_headers.hpp"
-
 namespace tunnel {
 
-std::string percent_encode_segment(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        bool const unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                                c == '-' || c == '.' || c == '_' || c == '~';
-        if (unreserved) {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 0xF];
-        }
-    }
-    return out;
-}
+namespace urls = boost::urls;
 
 namespace {
 // For errors about URLs too broken to parse: drop anything between "//" and the last "@" before
@@ -43,23 +29,22 @@ std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view
     if (container_id.empty()) return std::string("container id is empty");
     if (runner_url.find("://") == std::string_view::npos)
         return "runner URL '" + without_userinfo(runner_url) + "' must start with ws:// or wss://";
-    auto parsed = boost::urls::parse_uri(runner_url);
+    auto parsed = urls::parse_uri(runner_url);
     if (!parsed) return "runner URL '" + without_userinfo(runner_url) + "' is not a valid URL";
-    boost::urls::url_view const u = *parsed;
+    urls::url_view const u = *parsed;
     // Errors quote the URL without its credentials (they may be secret).
     std::string shown(runner_url);
     if (u.has_userinfo()) {
-        boost::urls::url safe(u);
+        urls::url safe(u);
         safe.remove_userinfo();
         shown = std::string(safe.buffer());
     }
 
     runner_endpoint ep;
-    std::string scheme(u.scheme());
-    for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (scheme == "ws" || scheme == "http") {
+    auto const scheme = u.scheme_id();  // case-insensitive: "WS://" is ws
+    if (scheme == urls::scheme::ws || scheme == urls::scheme::http) {
         ep.tls = false;
-    } else if (scheme == "wss" || scheme == "https") {
+    } else if (scheme == urls::scheme::wss || scheme == urls::scheme::https) {
         ep.tls = true;
     } else {
         return "runner URL '" + shown + "' must start with ws:// or wss://";
@@ -67,15 +52,13 @@ std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view
     if (!u.has_authority() || u.encoded_host().empty())
         return "runner URL '" + shown + "' has no host";
     if (u.has_userinfo()) {
-        auto user = transport::percent_decode(u.encoded_user());
-        auto password = transport::percent_decode(u.encoded_password());
-        if (!user || !password) return "runner URL '" + shown + "' has a malformed user name or password";
-        if (user->empty()) return "runner URL '" + shown + "' has a password but no user name";
-        ep.credentials = *user + ":" + *password;
+        // user() and password() decode; parse_uri has refused malformed escapes already.
+        if (u.encoded_user().empty()) return "runner URL '" + shown + "' has a password but no user name";
+        ep.credentials = u.user() + ":" + u.password();
     }
     if (u.has_fragment()) return "runner URL '" + shown + "' must not contain a fragment";
 
-    if (u.host_type() == boost::urls::host_type::ipv6) {
+    if (u.host_type() == urls::host_type::ipv6) {
         ep.host = u.host_ipv6_address().to_string();
     } else {
         ep.host = u.host();
@@ -92,7 +75,10 @@ std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view
 
     std::string path(u.encoded_path());
     while (!path.empty() && path.back() == '/') path.pop_back();
-    ep.target = path + "/ws/tunnel/" + percent_encode_segment(container_id);
+    // Everything but RFC 3986's unreserved characters is escaped: a path segment could keep
+    // sub-delimiters, ':' and '@' (pchars), but some servers and proxies give ';' or '+' a meaning,
+    // and unreserved characters never have one. "/" in an id must not become a path separator.
+    ep.target = path + "/ws/tunnel/" + urls::encode(container_id, urls::unreserved_chars);
     if (u.has_query()) ep.target += "?" + std::string(u.encoded_query());
     return ep;
 }

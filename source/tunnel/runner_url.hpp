@@ -15,6 +15,4 @@ using runner_endpoint = transport::ws_endpoint;
 std::variant<runner_endpoint, std::string> make_runner_endpoint(std::string_view runner_url,
                                                                 std::string_view container_id);
 
-std::string percent_encode_segment(std::string_view s);
-
 }  // namespace tunnel

@@ -18,13 +18,13 @@ BOOST_AUTO_TEST_SUITE(session)
 BOOST_AUTO_TEST_CASE(connects_to_percent_encoded_tunnel_path) {
     asio::io_context ioc;
     runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
-    // A trailing slash on the URL is dropped; the id is percent-encoded.
+    // A trailing slash on the URL is dropped; the id is percent-encoded, and decoded back exactly.
     client_process client({"--runner-url", "ws://127.0.0.1:" + std::to_string(listener.port()) + "/",
-                           "--container-id", "my ctr/1", "--log-level", "debug"});
+                           "--container-id", "my ctr/1%", "--log-level", "debug"});
     run_test(ioc, [&]() -> asio::awaitable<void> {
         auto peer = co_await accept_peer(listener);
-        BOOST_TEST(peer->target() == "/ws/tunnel/my%20ctr%2F1");
-        BOOST_TEST(peer->container_id() == "my ctr/1");
+        BOOST_TEST(peer->target() == "/ws/tunnel/my%20ctr%2F1%25");
+        BOOST_TEST(peer->container_id() == "my ctr/1%");
         co_return;
     });
 }

@@ -133,22 +133,14 @@ BOOST_AUTO_TEST_CASE(base64_rfc4648_vectors) {
     BOOST_TEST(b64("foobar") == "Zm9vYmFy");
     BOOST_TEST(b64(std::string_view("\xff\xfe\x00", 3)) == "//4A");  // high bytes and NUL
     BOOST_TEST(b64(std::string_view("\x00\xff", 2)) == "AP8=");
+    // One line however long: Basic has no line breaks (EVP_EncodeUpdate would add one every 64).
+    BOOST_TEST(b64(std::string(100, 'x')) ==
+               "eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4"
+               "eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eA==");
 }
 
 BOOST_AUTO_TEST_CASE(basic_authorization_rfc7617_example) {
     BOOST_TEST(basic_authorization("Aladdin:open sesame") == "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
-}
-
-BOOST_AUTO_TEST_CASE(percent_decoding) {
-    BOOST_TEST(*percent_decode("p%40ss") == "p@ss");
-    BOOST_TEST(*percent_decode("a%3a%3Ab") == "a::b");
-    BOOST_TEST(*percent_decode("plain+text") == "plain+text");
-    BOOST_TEST(*percent_decode("") == "");
-    BOOST_TEST(*percent_decode("%25") == "%");
-    BOOST_TEST(*percent_decode("%00") == std::string(1, '\0'));
-    BOOST_TEST(*percent_decode("%e2%82%ac") == "\xe2\x82\xac");
-    for (auto const* malformed : {"%", "%4", "a%", "%zz", "%4g", "%g4", "100%"})
-        BOOST_TEST(!percent_decode(malformed), malformed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -308,6 +308,23 @@ BOOST_AUTO_TEST_CASE(number_parsers) {
     BOOST_TEST(!parse_count("12345678901"));
 }
 
+BOOST_AUTO_TEST_CASE(size_parser_edge_cases) {
+    auto const size = [](char const* text) { return parse_size(text).value_or(12345); };  // 12345: refused
+    BOOST_TEST(size("0") == 0u);
+    BOOST_TEST(size("1k") == 1024u);  // suffixes in any case
+    BOOST_TEST(size("1kb") == 1024u);
+    BOOST_TEST(size("1KiB") == 1024u);
+    BOOST_TEST(size("3mb") == 3u * 1024 * 1024);
+    BOOST_TEST(size("1g") == std::size_t{1} << 30);
+    BOOST_TEST(size("2GiB") == std::size_t{2} << 30);
+    BOOST_TEST(size("1024G") == std::size_t{1} << 40);  // the largest size taken: 1 TiB
+    BOOST_TEST(!parse_size("1025G"));
+    BOOST_TEST(size("999999999") == 999999999u);
+    for (auto const* text :
+         {"", "K", "KiB", "1.5M", "-1", "+1", " 1", "1 K", "1KK", "1T", "1B", "1Ki", "0x10", "1M2"})
+        BOOST_TEST(!parse_size(text), "'" << text << "'");
+}
+
 BOOST_AUTO_TEST_CASE(replace_flag_and_the_commands_in_help) {
     BOOST_TEST(!parse_ok({"-r", "ws://h:1", "-c", "x"}).replace);
     BOOST_TEST(parse_ok({"-r", "ws://h:1", "-c", "x", "--replace"}).replace);

@@ -91,7 +91,8 @@ BOOST_AUTO_TEST_CASE(proxy_url_credentials_are_decoded_and_never_shown) {
           "http://alice:hunter2@proxy/path", "http://alice:hunter2@proxy/?q", "http://alice:hunter2@proxy#f",
           "http://alice:hunter2@", "http://alice:hunter2%zz@proxy", "http://alice:hunter2@bad_host!",
           "http://alice:hunt/er2@proxy", "http://alice:hunt?er2@proxy", "http://alice:hunter2 @proxy",
-          "http://alice:hunter2@[::1"}) {
+          "http://alice:hunter2@[::1", "alice:hunt://er2@proxy", "http://alice:hunter2@[::1]:80a",
+          "http://alice:hunter2@prox%79"}) {
         auto const error = bad(url);
         BOOST_TEST(!contains(error, "hunter2"), error);
         BOOST_TEST(!contains(error, "alice"), error);
@@ -101,6 +102,65 @@ BOOST_AUTO_TEST_CASE(proxy_url_credentials_are_decoded_and_never_shown) {
     BOOST_TEST(contains(bad("http://alice:hunter2%zz@proxy"), "percent escape"));
     BOOST_TEST(contains(bad("http://alice:hunt/er2@proxy"), "percent-encode"));
     BOOST_TEST(contains(bad("http://a:b@proxy:0"), "'http://proxy:0'"));
+}
+
+BOOST_AUTO_TEST_CASE(proxy_url_credentials_percent_decoding) {
+    auto const password = [](std::string const& encoded) {
+        return ok("http://u:" + encoded + "@proxy").credentials.substr(2);
+    };
+    BOOST_TEST(password("p%40ss") == "p@ss");
+    BOOST_TEST(password("a%3a%3Ab") == "a::b");
+    BOOST_TEST(password("plain+text") == "plain+text");  // userinfo, not a form: '+' stays
+    BOOST_TEST(password("") == "");
+    BOOST_TEST(password("%25") == "%");
+    BOOST_TEST(password("%00") == std::string(1, '\0'));
+    BOOST_TEST(password("%e2%82%ac") == "\xe2\x82\xac");
+    BOOST_TEST(password("[]!$&'()*+,;=") == "[]!$&'()*+,;=");   // taken as they are, as curl does
+    BOOST_TEST(ok("http://a%3Ab@proxy").credentials == "a:b");  // a decoded ':' counts as the colon
+    for (std::string const malformed : {"%", "%4", "a%", "%zz", "%4g", "%g4", "100%"})
+        BOOST_TEST(contains(bad("http://u:" + malformed + "@proxy"), "percent escape"), malformed);
+}
+
+BOOST_AUTO_TEST_CASE(proxy_url_hosts_rfc3986_allows_but_a_resolver_does_not) {
+    // Boost.URL takes these as RFC 3986 hosts; none is a DNS name or an address.
+    BOOST_TEST(contains(bad("http://prox%79:3128"), "invalid host"));
+    BOOST_TEST(contains(bad("http://a!b"), "invalid host"));
+    BOOST_TEST(contains(bad("http://a;b=c:80"), "invalid host"));
+    BOOST_TEST(contains(bad("http://[v1.x]:80"), "invalid IPv6"));
+    BOOST_TEST(contains(bad("http://pr\xc3\xb8xy:80"), "invalid host"));
+}
+
+BOOST_AUTO_TEST_CASE(proxy_url_authority_edge_cases) {
+    BOOST_TEST(ok("http://[::1]:").port == "80");
+    BOOST_TEST(ok("http://[0:0::1]:3128").host == "0:0::1");
+    BOOST_TEST(ok("http://[0:0::1]:3128").display() == "http://[::1]:3128");
+    BOOST_TEST(ok("http://[::ffff:10.0.0.1]").host == "::ffff:10.0.0.1");
+    BOOST_TEST(ok("http://PROXY.corp").host == "PROXY.corp");
+    BOOST_TEST(contains(bad("http://[::1]:80a"), "invalid port"));
+    BOOST_TEST(contains(bad("http://[::1]:99999"), "invalid port"));
+    BOOST_TEST(contains(bad("http://[::1]:65536"), "invalid port"));
+    BOOST_TEST(contains(bad("http://proxy:80:90"), "brackets"));
+    BOOST_TEST(contains(bad("http://proxy:99999"), "invalid port"));  // Boost 1.81 port_number(): 34463
+    BOOST_TEST(contains(bad("http://proxy:165536"), "invalid port"));
+    BOOST_TEST(contains(bad("http://[::1%25eth0]:80"), "invalid IPv6"));
+    BOOST_TEST(contains(bad("Http://[::1]x"), "invalid host"));
+}
+
+BOOST_AUTO_TEST_CASE(connect_target_brackets_ipv6_only) {
+    BOOST_TEST(connect_target("::1", "443") == "[::1]:443");
+    BOOST_TEST(connect_target("fd00:0::5", "8443") == "[fd00::5]:8443");
+    BOOST_TEST(connect_target("::ffff:10.0.0.1", "1") == "[::ffff:10.0.0.1]:1");
+    BOOST_TEST(connect_target("10.0.0.1", "80") == "10.0.0.1:80");
+    BOOST_TEST(connect_target("runner.example", "8001") == "runner.example:8001");
+}
+
+BOOST_AUTO_TEST_CASE(proxy_url_scheme_rule_is_curls) {
+    // A scheme only in front of "://": to RFC 3986 "proxy:3128" would be scheme "proxy".
+    BOOST_TEST(ok("localhost:3128").host == "localhost");
+    BOOST_TEST(ok("hTTp://proxy").host == "proxy");
+    BOOST_TEST(ok("user:pw@proxy:3128").credentials == "user:pw");
+    BOOST_TEST(contains(bad("1http://proxy"), "path"));  // no scheme: "1http:" is the authority
+    BOOST_TEST(contains(bad("http+x://proxy"), "uses http+x://"));
 }
 
 BOOST_AUTO_TEST_CASE(proxy_url_other_schemes_are_refused) {
@@ -291,6 +351,16 @@ BOOST_AUTO_TEST_CASE(no_proxy_lists_whitespace_and_empty_entries) {
     BOOST_TEST(!exempt("example.com", ""));
     BOOST_TEST(!exempt("[::1", "::1"));  // a malformed entry matches nothing, the rest still counts
     BOOST_TEST(exempt("[::1,example.com", "example.com"));
+}
+
+BOOST_AUTO_TEST_CASE(no_proxy_malformed_entries_and_ports) {
+    BOOST_TEST(!exempt("[::1]:", "::1", "80"));                // a colon without a port
+    BOOST_TEST(!exempt("[::1]x", "::1", "80"));                // junk after the bracket
+    BOOST_TEST(!exempt("example.com:0", "example.com", "0"));  // port 0 is no port
+    BOOST_TEST(!exempt("example.com:99999", "example.com", "34463"));
+    BOOST_TEST(exempt("example.com.:8443", "a.example.com", "8443"));
+    BOOST_TEST(!exempt("[example.com]", "example.com"));  // brackets hold an address only
+    BOOST_TEST(!exempt("10.0.0.0/8/8", "10.0.0.1"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -63,7 +63,11 @@ BOOST_AUTO_TEST_CASE(ipv6_literal) {
 BOOST_AUTO_TEST_CASE(container_id_is_percent_encoded) {
     BOOST_TEST(ok("ws://r:1", "my container/1").target == "/ws/tunnel/my%20container%2F1");
     BOOST_TEST(ok("ws://r:1", "a-b_c.d~e").target == "/ws/tunnel/a-b_c.d~e");
-    BOOST_TEST(percent_encode_segment("?#%") == "%3F%23%25");
+    BOOST_TEST(ok("ws://r:1", "?#%").target == "/ws/tunnel/%3F%23%25");
+    // Only unreserved characters go as they are, though a path segment could keep these.
+    BOOST_TEST(ok("ws://r:1", "my:ctr;a+b@c!$&'()*,=").target ==
+               "/ws/tunnel/my%3Actr%3Ba%2Bb%40c%21%24%26%27%28%29%2A%2C%3D");
+    BOOST_TEST(ok("ws://r:1", "\xc3\xa9\x01").target == "/ws/tunnel/%C3%A9%01");
 }
 
 BOOST_AUTO_TEST_CASE(bad_urls_are_explained) {
@@ -94,9 +98,44 @@ BOOST_AUTO_TEST_CASE(credentials_in_the_url_are_kept_apart_and_never_shown) {
     BOOST_TEST(bad("ws://:secret@runner", "x").find("no user name") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(percent_decoding_in_the_emulator_inverts_encoding) {
-    BOOST_TEST(runner::percent_decode(percent_encode_segment("my container/1%")) == "my container/1%");
-    BOOST_TEST(runner::percent_decode("bad%zz%4") == "bad%zz%4");
+BOOST_AUTO_TEST_CASE(credentials_in_the_url_are_percent_decoded) {
+    BOOST_TEST(ok("ws://a+b:p+w%20x@runner", "x").credentials == "a+b:p+w x");  // '+' is no space here
+    BOOST_TEST(ok("ws://%61lice:%25%3A%40@runner", "x").credentials == "alice:%:@");
+    BOOST_TEST(ok("ws://alice:@runner", "x").credentials == "alice:");
+    BOOST_TEST(ok("ws://alice:%e2%82%ac@runner", "x").credentials == "alice:\xe2\x82\xac");
+    for (auto const* url :
+         {"ws://alice:hunter2%zz@runner", "ws://alice:hunter2%4@runner", "ws://alice%g0:hunter2@runner"}) {
+        auto const error = bad(url, "x");
+        BOOST_TEST(error.find("not a valid URL") != std::string::npos, error);
+        BOOST_TEST(error.find("hunter2") == std::string::npos, error);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_emulator_decodes_what_the_client_encodes) {
+    auto const round_trip = [](std::string const& id) {
+        return runner::tunnel_container_id(ok("ws://r:1", id).target).value_or("(refused)");
+    };
+    BOOST_TEST(round_trip("my container/1%") == "my container/1%");
+    BOOST_TEST(round_trip("%25%zz") == "%25%zz");
+    std::string every_byte;
+    for (int c = 1; c < 256; ++c) {
+        std::string const one(1, static_cast<char>(c));
+        BOOST_TEST(round_trip(one) == one, "byte " << c);
+        every_byte += one;
+    }
+    BOOST_TEST(round_trip(every_byte) == every_byte);
+}
+
+BOOST_AUTO_TEST_CASE(the_emulator_takes_only_its_tunnel_path) {
+    BOOST_TEST(runner::tunnel_container_id("/ws/tunnel/c1").value_or("(refused)") == "c1");
+    BOOST_TEST(runner::tunnel_container_id("/ws/tunnel/c1?token=x").value_or("(refused)") ==
+               "c1");  // the query is not the id
+    BOOST_TEST(runner::tunnel_container_id("/ws/tunnel/a%2Fb").value_or("(refused)") == "a/b");
+    for (auto const* target : {"/ws/tunnel/", "/ws/tunnel", "/ws/tunnel/a/b", "/ws/tunnel/a/",
+                               "/prefix/ws/tunnel/a", "/ws/other/a", "/", "", "ws/tunnel/a", "//ws/tunnel/a",
+                               // malformed: refused rather than guessed at
+                               "/ws/tunnel/bad%zz%4", "/ws/tunnel/a b", "/ws/tunnel/\xff"})
+        BOOST_TEST(!runner::tunnel_container_id(target), target);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
