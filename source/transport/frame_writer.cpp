@@ -2,6 +2,9 @@
 
 #include <array>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <span>
 
 namespace tunnel::transport {
@@ -39,6 +42,12 @@ asio::awaitable<boost::system::error_code> frame_writer::run(ws_connection& ws) 
     while (!queue_.closed()) {
         if (queue_.empty()) {
             co_await wake_writer_.wait();
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cs.cancelled() != asio::cancellation_type::none) {
+                stop();  // its owner ends it
+                released(queue_.finish_close());
+                co_return asio::error::operation_aborted;
+            }
             continue;
         }
         // The frames stay queued (alive) until their write completes.

@@ -37,7 +37,8 @@ public:
     // Waits until the queue is below its budget. false once stopped.
     boost::asio::awaitable<bool> wait_for_room();
 
-    // Drains the queue into ws until stop() or a write error (returned).
+    // Drains the queue into ws until stop(), a write error (returned) or the coroutine is
+    // cancelled (operation_aborted; the queue is dropped).
     boost::asio::awaitable<boost::system::error_code> run(ws_connection& ws);
 
     // Ends the writer: queued frames are dropped and every waiter is woken.

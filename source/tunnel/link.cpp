@@ -1,7 +1,8 @@
 #include "tunnel/link.hpp"
 
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <exception>
 #include <vector>
 
@@ -15,6 +16,7 @@ using protocol::msg_type;
 link::link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port, protocol::proto p)
     : ctx_(std::move(ctx)),
       executor_(ctx_->make_link_executor()),
+      downstream_wake_(executor_),
       downstream_(ctx_->downstream),
       reply_reserve_(ctx_->upstream),
       client_id_(client_id),
@@ -30,23 +32,51 @@ link::link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::u
     ctx_->board->join(stats_);
 }
 
-link::~link() {
-    ctx_->board->leave(stats_);
-    ctx_->link_ended(serial_);
+link::~link() { ctx_->board->leave(stats_); }
+
+asio::awaitable<void> link::life() {
+    // A cancelled wait ends with operation_aborted (seen by the pumps), not with an exception.
+    co_await asio::this_coro::throw_if_cancelled(false);
+    co_await run();
+    // Ended by the session: the runner has forgotten this id, so nothing more is said.
+    auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+    if (cancelled(cs)) apply(state_.replaced());
 }
 
-void link::start() { spawn(run(), "link"); }
+void link::failed_with(std::exception_ptr error) {
+    // One broken connection fails alone: CLOSE to the runner, its bytes released.
+    std::string reason = "internal error";
+    try {
+        std::rethrow_exception(error);
+    } catch (std::exception const& x) {
+        reason += std::string(": ") + x.what();
+    } catch (...) {
+    }
+    log_error("connection task failed", {{"client_id", client_id_}, {"reason", reason}});
+    fail(reason);
+}
 
 void link::post_data(std::span<std::uint8_t const> payload) {
     downstream_.add(payload.size());  // counted from the hand-off, so the session's bounds see it now
     if (ctx_->single_thread) {
-        on_data(payload);  // same thread: the payload is written or copied before the read loop goes on
+        deliver(payload);  // same thread: copied into the queue before the read loop goes on
         return;
     }
-    asio::post(executor_, [self = shared_from_this(), bytes = std::vector<std::uint8_t>(payload.begin(),
-                                                                                         payload.end())] {
-        self->on_data(bytes);
+    asio::post(executor_, [self = shared_from_this(), bytes = chunk_queue::chunk(payload.begin(), payload.end())] {
+        self->deliver(bytes);
     });
+}
+
+void link::deliver(std::span<std::uint8_t const> payload) {
+    // Late DATA after a CLOSE (either side's) is ignored: this stream is over. (An empty DATA is
+    // nothing to TCP, and an empty datagram to UDP.)
+    if (!state_.accepts_data() || (payload.empty() && proto_ == protocol::proto::tcp)) {
+        downstream_.release(payload.size());
+        return;
+    }
+    bool const was_empty = pending_.empty();
+    pending_.push_back(chunk_queue::chunk(payload.begin(), payload.end()));
+    if (was_empty) downstream_wake_.notify();  // (a pump with bytes in hand is not waiting)
 }
 
 void link::post_runner_close() {
@@ -76,9 +106,15 @@ void link::apply(link_effects e, std::string_view reason) {
     if (e.start_flushing) begin_flush();
     if (e.close_socket) {
         close_socket();
-        downstream_.release_all();
-        if (room_) room_->notify();  // a pump waiting for upstream room sees the end
+        drop_pending();
+        downstream_wake_.notify();   // the downstream pump sees the end
+        if (room_) room_->notify();  // and an upstream pump waiting for room
     }
+}
+
+void link::drop_pending() {
+    pending_.clear();
+    downstream_.release_all();
 }
 
 void link::send_control(msg_type type, std::string_view payload, bool last) {
@@ -99,30 +135,16 @@ asio::awaitable<bool> link::wait_for_upstream_room() {
         });
         if (!budget.full()) break;  // released before the wake was registered
         co_await room_->wait();
+        auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+        if (cancelled(cs)) co_return false;
     }
     co_return !state_.closed();
 }
 
-void link::spawn(asio::awaitable<void> task, char const* what) {
-    // The handler runs on executor_ (co_spawn's default), so it needs no binding of its own.
-    asio::co_spawn(executor_, std::move(task), [self = shared_from_this(), what](std::exception_ptr e) {
-        if (!e) return;
-        // One broken connection fails alone: CLOSE to the runner, its bytes released.
-        std::string reason = "internal error";
-        try {
-            std::rethrow_exception(e);
-        } catch (std::exception const& x) {
-            reason += std::string(": ") + x.what();
-        } catch (...) {
-        }
-        log_error("connection task failed", {{"client_id", self->client_id_}, {"task", what}, {"reason", reason}});
-        self->fail(reason);
-    });
-}
-
 void link::log_opened() const {
-    log_info("connection opened",
-             {{"client_id", client_id_}, {"port", port_}, {"proto", protocol::proto_name(static_cast<std::uint8_t>(proto_))}});
+    log_info("connection opened", {{"client_id", client_id_},
+                                   {"port", port_},
+                                   {"proto", protocol::proto_name(static_cast<std::uint8_t>(proto_))}});
 }
 
 }  // namespace tunnel

@@ -1,12 +1,15 @@
 #pragma once
 // A link is one client_id's local connection (TCP or UDP). This base holds what both kinds share:
-// the connection rules (link_state) and carrying out their effects, the byte leases, the owned
-// coroutines (an exception fails the link, never the session), and the hand-off of the session's
-// events to the link's own strand. tcp_link and udp_link do the socket work.
+// the connection rules (link_state) and carrying out their effects, the byte leases, the hand-off
+// of the session's events to the link's own strand, and the link's life as one coroutine that the
+// session owns (life()): the session ends it by cancellation and awaits it. tcp_link and udp_link
+// do the socket work, each as a pair of pumps (local -> runner, runner -> local).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_state.hpp>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <span>
 #include <string>
@@ -16,6 +19,7 @@
 #include "transport/frame_queue.hpp"
 #include "transport/wake_signal.hpp"
 #include "tunnel/byte_account.hpp"
+#include "tunnel/chunk_queue.hpp"
 #include "tunnel/link_state.hpp"
 #include "tunnel/session_context.hpp"
 #include "tunnel/status_board.hpp"
@@ -29,25 +33,34 @@ public:
     std::uint32_t client_id() const { return client_id_; }
     std::uint16_t port() const { return port_; }
     std::uint64_t serial() const { return serial_; }  // unique in the process: tags its frames
+    boost::asio::any_io_executor const& executor() const { return executor_; }
     // Bytes from the runner not yet written to the local socket. Any thread.
     std::size_t pending_bytes() const { return downstream_.held(); }
 
+    // The link's whole life: open the local connection, then pump both ways until it is over.
+    // Spawned by the session on executor(); a cancellation (the session's end) closes it without
+    // a word to the runner, which has forgotten the id.
+    boost::asio::awaitable<void> life();
+    // What to do when life() threw: the link fails alone (CLOSE to the runner). On executor().
+    void failed_with(std::exception_ptr error);
+
     // ---- called on the session's strand; each event then runs on the link's strand ----
-    void start();
     void post_data(std::span<std::uint8_t const> payload);
     void post_runner_close();
-    void post_replaced();  // a newer CONNECT took the id, or the session ended: close silently
+    void post_replaced();  // a newer CONNECT took the id: close silently
     void post_fail(std::string reason);
 
 protected:
     link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port, protocol::proto p);
 
     // ---- on the link's strand ----
-    virtual boost::asio::awaitable<void> run() = 0;                    // open, then pump
-    virtual void on_data(std::span<std::uint8_t const> payload) = 0;  // counted in downstream_ already
+    virtual boost::asio::awaitable<void> run() = 0;  // open, then the pumps
     virtual void begin_flush() = 0;   // the state is flushing now: write what is queued, then close
-    virtual void close_socket() = 0;  // close at once, drop what is queued
+    virtual void close_socket() = 0;  // close at once (what is queued is dropped)
 
+    // Bytes from the runner, in order (counted in downstream_ already); the downstream pump
+    // writes them out.
+    virtual void deliver(std::span<std::uint8_t const> payload);
     // Carries out what the rules decided; reason is ERROR's payload (or the CLOSE's log line).
     void apply(link_effects effects, std::string_view reason = {});
     void fail(std::string_view reason);
@@ -55,14 +68,16 @@ protected:
     void send_data(transport::frame_bytes frame);
     // Waits while the upstream budget is full. false once the link is closed.
     boost::asio::awaitable<bool> wait_for_upstream_room();
-    // Runs task on the link's strand, owned by the link: an exception in it fails the link.
-    void spawn(boost::asio::awaitable<void> task, char const* what);
+    // Empties the downstream queue (the link is closed) and gives its bytes back.
+    void drop_pending();
     void log_opened() const;
 
     std::shared_ptr<session_context> ctx_;
     boost::asio::any_io_executor executor_;
     link_state state_;
-    byte_lease downstream_;     // bytes from the runner not yet written to the local socket
+    chunk_queue pending_;       // bytes from the runner waiting for the local socket
+    transport::wake_signal downstream_wake_;  // the downstream pump looks again (bytes, or a new state)
+    byte_lease downstream_;     // pending_'s bytes, counted against the session's budget
     byte_lease reply_reserve_;  // upstream room held until CONNECTED or ERROR is queued
     // Made on the first wait for upstream room: most links never wait, and an idle link should
     // cost little (thousands may be open).
@@ -76,5 +91,11 @@ protected:
 private:
     void send_control(protocol::msg_type type, std::string_view payload, bool last);
 };
+
+// Whether a coroutine's cancellation state (co_await this_coro::cancellation_state) says its
+// owner is ending it.
+inline bool cancelled(boost::asio::cancellation_state const& state) {
+    return state.cancelled() != boost::asio::cancellation_type::none;
+}
 
 }  // namespace tunnel

@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <exception>
 #include <vector>
 
 #include "log/logging.hpp"
@@ -30,8 +35,9 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // How long a polite close may wait for the runner's answer before the socket is reset.
 constexpr std::chrono::milliseconds close_grace{1000};
-// How long the end of a session waits for its links to finish closing.
+// How long the end of a session waits for its links before it says that it still waits.
 constexpr std::chrono::milliseconds links_grace{2000};
+constexpr char const* stopped = "stopped";
 
 std::string describe_read_end(error_code ec, ws_connection const& ws) {
     if (ws.peer_close_code() != 0 || ec == beast::websocket::error::closed)
@@ -58,20 +64,19 @@ session::session(asio::any_io_executor io, asio::any_io_executor strand, client_
                  link_factory make_link, std::shared_ptr<status_board> board)
     : ctx_(std::make_shared<session_context>(std::move(io), strand, config,
                                              board ? std::move(board) : std::make_shared<status_board>())),
+      links_(strand),
       dial_(std::move(dial)),
       make_link_(make_link ? std::move(make_link) : link_factory(make_default_link)),
       limits_{config.conn_buffer, config.session_buffer},
       credit_(config.stall_timeout, clock::now()),
-      stop_signal_(strand) {}
+      stop_requests_(strand, 1) {}
 
-session::~session() {
-    // Normally the links are gone by now; after an exception they are told here, and finish on
-    // their own (each holds the context it needs).
-    ctx_->writer.stop();
-    end_links();
+// run() ends every link and waits for it; a session destroyed without running has none.
+session::~session() = default;
+
+void session::end(std::string reason) {
+    if (end_reason_.empty()) end_reason_ = std::move(reason);
 }
-
-bool session::ending() const { return stop_requested_ || read_ended_ || ctx_->writer.stopped(); }
 
 asio::awaitable<session_outcome> session::run() {
     auto const& cfg = ctx_->config;
@@ -83,9 +88,9 @@ asio::awaitable<session_outcome> session::run() {
     auto& board = *ctx_->board;
     board.dialing();
     board.set_state(tunnel_state::connecting);
-    // The dial races the stop signal so that SIGTERM during a slow connect is prompt.
-    auto raced = co_await (dial_() || stop_signal_.wait());
-    if (stop_requested_ || raced.index() == 1) co_return session_outcome{false, {}, "stopped"};
+    // The dial races the stop request so that SIGTERM during a slow connect is prompt.
+    auto raced = co_await (dial_() || stop_requests_.async_receive(use_tuple));
+    if (raced.index() == 1) co_return session_outcome{false, {}, stopped};
     auto dialed = std::move(std::get<0>(raced));
     if (dialed.error) {
         auto const reason = dialed.describe();
@@ -99,35 +104,44 @@ asio::awaitable<session_outcome> session::run() {
     board.session_up();
     board.set_state(tunnel_state::up);
 
-    co_await (read_loop(ws) && write_loop(ws) && closer(ws) && keepalive(ws));
+    // The first of these to end, or to throw, cancels the others; each says why it ended. (Not
+    // operator||, which waits on for another to succeed when one throws.)
+    auto [order, read_error, write_error, keepalive_error, close_error] =
+        co_await asio::experimental::make_parallel_group(
+            asio::co_spawn(ctx_->strand, read_loop(ws), asio::deferred),
+            asio::co_spawn(ctx_->strand, write_loop(ws), asio::deferred),
+            asio::co_spawn(ctx_->strand, keepalive(ws), asio::deferred),
+            asio::co_spawn(ctx_->strand, close_on_stop(ws), asio::deferred))
+            .async_wait(asio::experimental::wait_for_one(), asio::deferred);
+    std::exception_ptr failure;
+    for (auto const& e : {read_error, write_error, keepalive_error, close_error})
+        if (e && !failure) failure = e;
+    if (failure) end("internal error");
+    ws.abort();  // (a polite close tore the connection down already: then nothing happens)
+    ctx_->writer.stop();
     end_links();
     co_await wait_for_links();
+    if (failure) std::rethrow_exception(failure);  // the client logs it and dials again
+
     log_info("tunnel down", {{"reason", end_reason_}});
-    if (!stop_requested_) {
+    if (end_reason_ != stopped) {
         board.record_error(end_reason_);
         board.set_state(tunnel_state::connecting);
     }
     co_return session_outcome{true, clock::now() - up_at, end_reason_};
 }
 
-void session::stop() {
-    if (stop_requested_) return;
-    stop_requested_ = true;
-    end_links();  // local sockets close now; the runner learns from the close frame
-    stop_signal_.notify();
-    ctx_->read_gate.notify();
-}
+void session::stop() { stop_requests_.try_send(error_code{}); }
 
 asio::awaitable<void> session::read_loop(ws_connection& ws) {
+    co_await asio::this_coro::throw_if_cancelled(false);  // cancelled waits return, not throw
     beast::flat_buffer buffer;
     for (;;) {
         bool binary = true;
         auto const ec = co_await ws.read(buffer, binary);
         if (ec) {
-            end_reason_ = stop_requested_                ? std::string("stopped")
-                          : !keepalive_verdict_.empty() ? keepalive_verdict_
-                                                        : describe_read_end(ec, ws);
-            break;
+            end(describe_read_end(ec, ws));
+            co_return;
         }
         auto const* data = static_cast<std::uint8_t const*>(buffer.data().data());
         std::span<std::uint8_t const> const bytes(data, buffer.size());
@@ -146,54 +160,56 @@ asio::awaitable<void> session::read_loop(ws_connection& ws) {
         if (ctx_->upstream.full()) {
             bool const alive = co_await wait_for_upstream_room();  // (GCC 12: not inside a condition)
             if (!alive) {
-                end_reason_ = "runner stopped reading (no room in the write queue for the keepalive timeout)";
-                break;
+                end("runner stopped reading (no room in the write queue for the keepalive timeout)");
+                co_return;
             }
         }
         if (target && limits_.full(target->pending_bytes(), ctx_->downstream.used()))
             co_await wait_for_downstream_room(std::move(target));
-        if (stop_requested_) {
-            end_reason_ = "stopped";
-            co_return;  // the closer sends the close frame; its answer ends nothing we wait for
-        }
+        auto const cs = co_await asio::this_coro::cancellation_state;
+        if (cancelled(cs)) co_return;
     }
-    read_ended_ = true;
-    ctx_->writer.stop();
-    end_links();
-    // Unless a polite close is under way, drop the connection at once so the runner learns now.
-    if (!stop_requested_) ws.abort();
-    stop_signal_.notify();
 }
 
 asio::awaitable<void> session::write_loop(ws_connection& ws) {
-    auto const ec = co_await ctx_->writer.run(ws);
-    if (ec && !read_ended_ && !stop_requested_) {
-        log_debug("websocket write failed", {{"reason", ec.message()}});
-        end_links();
-        ws.abort();                  // the read loop then ends too
-        ctx_->read_gate.notify();  // or, if it is paused, looks again
+    co_await asio::this_coro::throw_if_cancelled(false);  // cancelled waits return, not throw
+    if (auto const ec = co_await ctx_->writer.run(ws)) {
+        end("connection lost: write failed: " + ec.message());
+        co_return;
     }
+    // The writer was stopped: a polite close is under way, and the session ends without us.
+    transport::wake_signal never(ctx_->strand);
+    co_await never.wait();  // (cancelled when the group ends)
 }
 
-asio::awaitable<void> session::closer(ws_connection& ws) {
-    while (!stop_requested_ && !read_ended_) co_await stop_signal_.wait();
-    if (read_ended_) co_return;
-    ctx_->writer.stop();
+asio::awaitable<void> session::close_on_stop(ws_connection& ws) {
+    co_await asio::this_coro::throw_if_cancelled(false);  // cancelled waits return, not throw
+    auto [ec] = co_await stop_requests_.async_receive(use_tuple);
+    if (ec) co_return;  // cancelled: the session ends for another reason
+    end(stopped);
+    end_links();          // local sockets close now; the runner learns from the close frame
+    ctx_->writer.stop();  // nothing may follow the close frame
     asio::steady_timer grace(ctx_->strand, close_grace);
     auto raced = co_await (ws.close(beast::websocket::close_code::going_away) || grace.async_wait(use_tuple));
     if (raced.index() == 1 || std::get<0>(raced)) ws.abort();
+    // The read loop ends with the runner's answer (or the reset); this waits for it.
+    transport::wake_signal never(ctx_->strand);
+    co_await never.wait();
 }
 
 asio::awaitable<void> session::keepalive(ws_connection& ws) {
+    co_await asio::this_coro::throw_if_cancelled(false);  // cancelled waits return, not throw
     // A tick every half timeout looks for any frame from the runner since the last one (pongs
     // and pings count): none for half the timeout gets a ping, none for all of it ends the
     // session. Nothing is done per frame read.
     auto const timeout = ctx_->config.keepalive_timeout;
     auto seen = ws.frames_received();
     auto heard_at = clock::now();
-    while (!ending()) {
-        co_await wait_until(stop_signal_, clock::now() + timeout / 2);  // woken early at the end
-        if (ending()) co_return;
+    asio::steady_timer tick(ctx_->strand);
+    for (;;) {
+        tick.expires_after(timeout / 2);
+        auto [ec] = co_await tick.async_wait(use_tuple);
+        if (ec) co_return;  // cancelled: the session ends
         auto const now = clock::now();
         if (ws.frames_received() != seen) {
             seen = ws.frames_received();
@@ -201,8 +217,7 @@ asio::awaitable<void> session::keepalive(ws_connection& ws) {
             continue;
         }
         if (now - heard_at >= timeout) {  // (two ticks since the last sign of life)
-            keepalive_verdict_ = "runner did not answer keepalive pings (dead peer)";
-            ws.abort();  // the read loop ends and reports the verdict
+            end("runner did not answer keepalive pings (dead peer)");
             co_return;
         }
         ws.ping();
@@ -212,13 +227,13 @@ asio::awaitable<void> session::keepalive(ws_connection& ws) {
 std::shared_ptr<link> session::dispatch(protocol::message const& message) {
     auto const& h = message.header;
     auto const* owner = ctx_->ids.find(h.client_id);
-    switch (decide(h, owner != nullptr, stop_requested_)) {
+    switch (decide(h, owner != nullptr, links_.closed())) {
         case frame_action::open:
         case frame_action::replace: {
             bool const replacing = owner != nullptr;
             // The policy is checked before any socket is made; a link being replaced is on its
             // way out and does not count.
-            std::size_t open = ctx_->running.size();
+            std::size_t open = links_.size();
             if (replacing && open > 0) --open;
             if (auto why = ctx_->config.ports.refusal(h.port, open)) {
                 refuse_connect(h, replacing, *why);
@@ -287,8 +302,11 @@ void session::open_link(protocol::header const& h, bool replacing) {
         ctx_->writer.drop(old->serial());
         old->post_replaced();
     }
-    ctx_->running.emplace(created->serial(), created);
-    created->start();
+    // The link's life is a child of the session: an exception in it fails that link alone.
+    auto const ex = created->executor();
+    links_.spawn(ex, created, created->life(), [](std::shared_ptr<link>& l, std::exception_ptr error) {
+        if (error) l->failed_with(error);
+    });
 }
 
 asio::awaitable<bool> session::wait_for_upstream_room() {
@@ -296,11 +314,13 @@ asio::awaitable<bool> session::wait_for_upstream_room() {
     // is dead after keepalive_timeout.
     auto& budget = ctx_->upstream;
     auto deadline = clock::now() + ctx_->config.keepalive_timeout;
-    while (budget.full() && !ending()) {
+    while (budget.full()) {
         ctx_->wake_reader_on_release(budget);
         if (!budget.full()) break;
         auto const before = budget.used();
         bool const woken = co_await wait_until(ctx_->read_gate, deadline);
+        auto const cs = co_await asio::this_coro::cancellation_state;
+        if (cancelled(cs)) co_return true;  // the session ends anyway
         if (!woken && budget.used() >= before) co_return false;
         if (budget.used() < before) deadline = clock::now() + ctx_->config.keepalive_timeout;
     }
@@ -314,21 +334,24 @@ asio::awaitable<void> session::wait_for_downstream_room(std::shared_ptr<link> ta
     log_debug("local buffers full, tunnel paused",
               {{"client_id", target->client_id()}, {"bytes", target->pending_bytes()}});
     auto const deadline = credit_.begin_pause(clock::now());
-    while (over() && !ending()) {
+    while (over()) {
         ctx_->wake_reader_on_release(ctx_->downstream);
         if (!over()) break;
         bool const woken = co_await wait_until(ctx_->read_gate, deadline);
-        if (!woken) break;  // the credit is spent
+        auto const cs = co_await asio::this_coro::cancellation_state;
+        if (cancelled(cs)) co_return;  // the session ends
+        if (!woken) break;             // the credit is spent
     }
     credit_.end_pause(clock::now());
-    if (over() && !ending()) cut_fullest_links(target);
+    if (over()) cut_fullest_links(target);
 }
 
 void session::cut_fullest_links(std::shared_ptr<link> const& target) {
     // Still full: close the connections holding the most bytes, never the whole tunnel.
     std::vector<std::shared_ptr<link>> candidates;
-    for (auto& [serial, weak] : ctx_->running)
-        if (auto l = weak.lock(); l && l->pending_bytes() > 0) candidates.push_back(std::move(l));
+    links_.for_each([&](std::shared_ptr<link> const& l) {
+        if (l->pending_bytes() > 0) candidates.push_back(l);
+    });
     std::sort(candidates.begin(), candidates.end(),
               [](auto const& a, auto const& b) { return a->pending_bytes() > b->pending_bytes(); });
     std::size_t session_bytes = ctx_->downstream.used();
@@ -342,17 +365,17 @@ void session::cut_fullest_links(std::shared_ptr<link> const& target) {
 }
 
 void session::end_links() {
-    for (auto& [id, l] : ctx_->ids.take_all()) l->post_replaced();
-    // Links already released from the table (flushing after CLOSE) are closed too.
-    for (auto& [serial, weak] : ctx_->running)
-        if (auto l = weak.lock()) l->post_replaced();
+    links_.close();
+    ctx_->ids.take_all();  // the runner forgets every id of this tunnel
+    links_.emit(asio::cancellation_type::terminal);
 }
 
 asio::awaitable<void> session::wait_for_links() {
-    auto const deadline = clock::now() + links_grace;
-    while (!ctx_->running.empty() && clock::now() < deadline) co_await wait_until(ctx_->links_changed, deadline);
-    if (!ctx_->running.empty())
-        log_warn("connections still closing at the end of the session", {{"count", ctx_->running.size()}});
+    asio::steady_timer patience(ctx_->strand, links_grace);
+    auto raced = co_await (links_.wait() || patience.async_wait(use_tuple));
+    if (raced.index() == 0) co_return;
+    log_warn("connections still closing at the end of the session", {{"count", links_.size()}});
+    co_await links_.wait();  // every one: a link never outlives its session
 }
 
 }  // namespace tunnel

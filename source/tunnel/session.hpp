@@ -1,10 +1,13 @@
 #pragma once
 // One WebSocket lifetime: dial, then the read loop dispatching frames to links, the single writer,
-// and a closer for polite shutdown, run as one group. The session owns its links: when it ends it
-// tells every one to close and waits for them (bounded) before run() returns.
+// the keepalive and the polite closer, run as one parallel group: the first to end (the runner
+// gone, a write failed, a dead peer, a stop) cancels the others. The session owns its links as
+// children in a task group: when it ends it cancels them and awaits every one before run()
+// returns, so that nothing outlives it.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/channel.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -12,7 +15,7 @@
 
 #include "protocol/frame.hpp"
 #include "transport/dial.hpp"
-#include "transport/wake_signal.hpp"
+#include "transport/task_group.hpp"
 #include "tunnel/config.hpp"
 #include "tunnel/session_rules.hpp"
 #include "tunnel/status_board.hpp"
@@ -43,16 +46,18 @@ public:
 
     boost::asio::awaitable<session_outcome> run();
 
-    // Polite shutdown: close the local sockets, send a close frame (going away), give the runner
-    // a moment to answer, then drop the connection. Call on the strand.
+    // Asks for a polite shutdown: the local sockets close, a close frame (going away) goes to the
+    // runner, which gets a moment to answer, then the connection is dropped. Call on the strand.
     void stop();
 
     std::shared_ptr<session_context> const& context() const { return ctx_; }
+    // Links still running (open, opening or flushing).
+    std::size_t running_links() const { return links_.size(); }
 
 private:
     boost::asio::awaitable<void> read_loop(transport::ws_connection& ws);
     boost::asio::awaitable<void> write_loop(transport::ws_connection& ws);
-    boost::asio::awaitable<void> closer(transport::ws_connection& ws);
+    boost::asio::awaitable<void> close_on_stop(transport::ws_connection& ws);
     // Pings a quiet runner at half the keepalive timeout; drops one silent for all of it.
     boost::asio::awaitable<void> keepalive(transport::ws_connection& ws);
     // Acts on one runner frame; returns the link that took DATA (its bound is checked next).
@@ -63,20 +68,21 @@ private:
     boost::asio::awaitable<bool> wait_for_upstream_room();
     boost::asio::awaitable<void> wait_for_downstream_room(std::shared_ptr<link> target);
     void cut_fullest_links(std::shared_ptr<link> const& target);
+    // The session is over for its links: none is opened any more, each is cancelled.
     void end_links();
     boost::asio::awaitable<void> wait_for_links();
-    bool ending() const;
+    // Records why the session ends; the first reason given wins.
+    void end(std::string reason);
 
     std::shared_ptr<session_context> ctx_;
+    transport::task_group<std::shared_ptr<link>> links_;
     dialer dial_;
     link_factory make_link_;
     downstream_limits limits_;
     stall_credit credit_;
-    transport::wake_signal stop_signal_;
-    bool stop_requested_ = false;
-    bool read_ended_ = false;
+    // A stop request, held until the closer takes it (it may come before the closer waits).
+    boost::asio::experimental::channel<void(boost::system::error_code)> stop_requests_;
     std::string end_reason_;
-    std::string keepalive_verdict_;  // set when keepalive() dropped a dead runner
 };
 
 }  // namespace tunnel

@@ -27,7 +27,6 @@ session_context::session_context(asio::any_io_executor io, asio::any_io_executor
       upstream(cfg.write_queue),
       writer(
           strand, cfg.write_queue, [this](std::size_t cost) { upstream.remove(cost); }, upstream_batch),
-      links_changed(strand),
       read_gate(strand),
       io_(std::move(io)) {}
 
@@ -61,15 +60,6 @@ void session_context::release(std::shared_ptr<link> const& from) {
         run();
     else
         asio::post(strand, std::move(run));
-}
-
-void session_context::link_ended(std::uint64_t serial) {
-    // From a link's destructor: no shared_from_this of the link, but the context is alive (the
-    // link held it until now), and the posted handler keeps it so.
-    asio::post(strand, [ctx = shared_from_this(), serial] {
-        ctx->running.erase(serial);
-        ctx->links_changed.notify();
-    });
 }
 
 void session_context::wake_reader_on_release(byte_account& account) {

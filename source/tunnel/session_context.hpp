@@ -1,13 +1,11 @@
 #pragma once
 // What a session shares with its links: the config, the two byte accounts, the WebSocket writer
 // and the client_id table. The writer and the table live on the session's strand; links run on
-// their own strands and reach them only through the posting members below. Links hold it by
-// shared_ptr (it holds no link after the session ended), so a link that finishes late stays safe.
+// their own strands and reach them only through the posting members below.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 
 #include "protocol/frame.hpp"
 #include "transport/frame_writer.hpp"
@@ -45,10 +43,7 @@ public:
     // ---- on the session's strand ----
     transport::frame_writer writer;
     id_table<std::shared_ptr<link>> ids;
-    // Every link that still runs, by serial (weak: a link is owned by its own coroutines).
-    std::unordered_map<std::uint64_t, std::weak_ptr<link>> running;
-    transport::wake_signal links_changed;  // a link ended (the session waits for the last one)
-    transport::wake_signal read_gate;      // bytes were released (the paused read loop looks again)
+    transport::wake_signal read_gate;  // bytes were released (the paused read loop looks again)
     void queue(transport::frame_bytes frame, std::uint64_t owner = 0);
 
     // ---- from any strand ----
@@ -58,7 +53,6 @@ public:
     // replaced or closed stream never reaches whoever took the id next). `last`: release the id.
     void send_from(std::shared_ptr<link> const& from, transport::frame_bytes frame, bool last);
     void release(std::shared_ptr<link> const& from);
-    void link_ended(std::uint64_t serial);
     // The read loop (or anyone on the strand) is woken at the next release of downstream bytes.
     void wake_reader_on_release(byte_account& account);
 

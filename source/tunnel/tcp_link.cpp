@@ -1,14 +1,14 @@
 #include "tunnel/tcp_link.hpp"
 
 #include <array>
-#include <tuple>
-#include <utility>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <span>
+#include <utility>
 
 #include "log/logging.hpp"
 
@@ -27,6 +27,10 @@ constexpr std::chrono::seconds close_linger{2};
 // Reads up to this size are copied out of the frame-sized read buffer (a copy this small costs
 // less than holding the rest of the buffer while the frame waits in the queue).
 constexpr std::size_t small_read = 16 * 1024;
+// The most queued chunks one write to the local socket gathers.
+constexpr std::size_t max_gather = 16;
+
+bool would_block(error_code ec) { return ec == asio::error::would_block || ec == asio::error::try_again; }
 }  // namespace
 
 tcp_link::tcp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port)
@@ -36,64 +40,20 @@ asio::awaitable<void> tcp_link::run() {
     if (state_.closed()) co_return;  // replaced before it started
     bool const opened = co_await open_and_answer();
     if (!opened) co_return;
-    // Then, for the connection's whole life, local -> DATA frames. In this frame, not one of its
-    // own: an idle connection holds one coroutine frame fewer.
-    bool readable = false;  // the last read filled its buffer: more may be waiting
-    while (!state_.closed()) {
-        if (readable) {
-            // Read again without a trip through the reactor (a wait costs an epoll_ctl and an
-            // epoll_wait), after the other work of this thread (the WebSocket's writer) has run.
-            co_await asio::post(executor_, asio::deferred);
-        } else {
-            // (A wait, not a read: an idle connection holds no buffer while it waits.)
-            auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
-            if (wec) co_return;
-        }
-        if (state_.closed()) co_return;
-        if (!state_.silent() && ctx_->upstream.full()) {
-            // (GCC 12 miscompiles co_await inside a condition: bind the result first.)
-            bool const room = co_await wait_for_upstream_room();
-            if (!room) co_return;  // the link is over
-        }
-        // Read as much as the socket holds, up to a whole frame, straight behind the header room.
-        transport::frame_bytes frame(protocol::header_size + protocol::max_data_payload);
-        error_code ec;
-        auto const payload = asio::buffer(frame.data() + protocol::header_size, protocol::max_data_payload);
-        std::size_t const n = socket_.read_some(payload, ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
-            readable = false;  // drained: wait for more
-            continue;
-        }
-        if (ec == asio::error::eof) {
-            // The service closed: what it sent has gone up already; tell the runner, then flush.
-            local_eof_ = true;
-            apply(state_.local_eof());
-            if (linger_) linger_->cancel();  // a linger wait for this EOF ends now
-            co_return;
-        }
-        if (ec) {
-            on_local_error(ec);
-            co_return;
-        }
-        readable = n == protocol::max_data_payload;
-        if (state_.silent()) continue;  // the runner has let go of this stream: discard
-        if (n <= small_read) {
-            // A small read gets a buffer of its own size: queued frames hold little more than they
-            // carry (the upstream budget counts what they hold).
-            auto const end = frame.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + n);
-            frame = transport::frame_bytes(frame.begin(), end);
-        } else {
-            frame.resize(protocol::header_size + n);
-        }
-        protocol::write_header(frame.data(),
-                               protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
-        bump(stats_.bytes_up, n);
-        send_data(std::move(frame));
-    }
+    // The pair, for the connection's whole life. Either ends when the link is closed (the other
+    // then sees the closed socket); an exception in one cancels the other and fails the link.
+    auto [order, up_error, down_error] =
+        co_await asio::experimental::make_parallel_group(asio::co_spawn(executor_, pump_up(), asio::deferred),
+                                                         asio::co_spawn(executor_, pump_down(), asio::deferred))
+            .async_wait(asio::experimental::wait_for_one_error(), asio::deferred);
+    if (up_error) std::rethrow_exception(up_error);
+    if (down_error) std::rethrow_exception(down_error);
 }
 
 asio::awaitable<bool> tcp_link::open_and_answer() {
     auto const failure = co_await open_local();
+    auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+    if (cancelled(cs)) co_return false;  // the session is ending: life() closes it
     if (!failure.empty()) {
         if (!state_.silent() && !state_.closed())
             log_info("connect failed", {{"client_id", client_id_}, {"port", port_}, {"reason", failure}});
@@ -105,7 +65,6 @@ asio::awaitable<bool> tcp_link::open_and_answer() {
     apply(effects);
     if (state_.closed()) co_return false;
     if (effects.send_connected) log_opened();
-    if (!pending_.empty()) ensure_pump_down();  // DATA came while connecting
     co_return true;
 }
 
@@ -137,7 +96,8 @@ asio::awaitable<std::string> tcp_link::open_local() {
             socket_.non_blocking(true, ignored);
             ec = co_await connect_within(endpoint, deadline);
         }
-        if (state_.closed()) co_return std::string{};  // replaced meanwhile: opened() closes it
+        auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+        if (state_.closed() || cancelled(cs)) co_return std::string{};  // replaced, or ending
         if (!ec) co_return std::string{};
         if (!reasons.empty()) reasons += "; ";
         reasons += address.is_v6() ? "[::1]:" : "127.0.0.1:";
@@ -148,82 +108,125 @@ asio::awaitable<std::string> tcp_link::open_local() {
     co_return "connect to port " + std::to_string(port_) + " failed: " + reasons;
 }
 
-void tcp_link::on_data(std::span<std::uint8_t const> payload) {
-    // Late DATA after a CLOSE (either side's) is ignored: this stream is over.
-    if (!state_.accepts_data() || payload.empty()) {
-        downstream_.release(payload.size());
-        return;
-    }
-    std::size_t written = 0;
-    if (state_.phase() == link_phase::open && pending_.empty()) {
-        // Fast path: the socket takes it now; only the rest is queued.
-        error_code ec;
-        written = socket_.write_some(asio::buffer(payload.data(), payload.size()), ec);
-        if (ec) written = 0;  // would_block, or an error pump_down will meet and report
-        bump(stats_.bytes_down, written);
-        downstream_.release(written);
-    }
-    if (written == payload.size()) return;
-    pending_.push_back(chunk_queue::chunk(payload.begin() + static_cast<std::ptrdiff_t>(written), payload.end()));
-    if (state_.phase() == link_phase::open) ensure_pump_down();
-}
-
-void tcp_link::ensure_pump_down() {
-    if (pumping_down_ || state_.closed() || state_.phase() == link_phase::opening) return;
-    pumping_down_ = true;
-    spawn(pump_down(), "tcp writer");
-}
-
-asio::awaitable<void> tcp_link::pump_down() {
-    while (!state_.closed() && !pending_.empty()) {
-        auto chunk = asio::buffer(pending_.front());
-        // A service that keeps up takes the chunk at once: no wait, no timer, no wake-up.
-        error_code ec;
-        std::size_t n = socket_.write_some(chunk, ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-        if (!ec && n < chunk.size()) {
-            writing_ = true;
-            auto const rest = chunk + n;
-            std::size_t more = 0;
-            if (state_.phase() == link_phase::flushing) {
-                // Nobody waits for this stream any more: a service that stops reading gets
-                // stall_timeout per chunk, then the connection is cut.
-                asio::steady_timer deadline(executor_, ctx_->config.stall_timeout);
-                auto [order, write_ec, written, timer_ec] =
-                    co_await asio::experimental::make_parallel_group(asio::async_write(socket_, rest, asio::deferred),
-                                                                     deadline.async_wait(asio::deferred))
-                        .async_wait(asio::experimental::wait_for_one(), asio::deferred);
-                std::tie(ec, more) = order[0] == 0 ? std::pair(write_ec, written)
-                                                   : std::pair(error_code(asio::error::timed_out), written);
-            } else {
-                std::tie(ec, more) = co_await asio::async_write(socket_, rest, use_tuple);
-            }
-            writing_ = false;
-            n += more;
+asio::awaitable<void> tcp_link::pump_up() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    bool readable = false;  // the last read filled its buffer: more may be waiting
+    while (!state_.closed()) {
+        if (readable) {
+            // Read again without a trip through the reactor (a wait costs an epoll_ctl and an
+            // epoll_wait), after the other work of this thread (the WebSocket's writer) has run.
+            co_await asio::post(executor_, asio::deferred);
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (state_.closed() || cancelled(cs)) co_return;
+        } else {
+            // (A wait, not a read: an idle connection holds no buffer while it waits.)
+            auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
+            if (wec || state_.closed()) co_return;  // closed, or the session is ending
         }
-        if (state_.closed()) {
-            pending_.clear();
-            break;
+        if (!state_.silent() && ctx_->upstream.full()) {
+            // (GCC 12 miscompiles co_await inside a condition: bind the result first.)
+            bool const room = co_await wait_for_upstream_room();
+            if (!room) co_return;  // the link is over
+        }
+        // Read as much as the socket holds, up to a whole frame, straight behind the header room.
+        transport::frame_bytes frame(protocol::header_size + protocol::max_data_payload);
+        error_code ec;
+        auto const payload = asio::buffer(frame.data() + protocol::header_size, protocol::max_data_payload);
+        std::size_t const n = socket_.read_some(payload, ec);
+        if (would_block(ec)) {
+            readable = false;  // drained: wait for more
+            continue;
+        }
+        if (ec == asio::error::eof) {
+            // The service closed: what it sent has gone up already; tell the runner, then flush.
+            local_eof_ = true;
+            apply(state_.local_eof());
+            if (linger_) linger_->cancel();  // a linger wait for this EOF ends now
+            co_return;
         }
         if (ec) {
             on_local_error(ec);
-            break;
+            co_return;
+        }
+        readable = n == protocol::max_data_payload;
+        if (state_.silent()) continue;  // the runner has let go of this stream: discard
+        if (n <= small_read) {
+            // A small read gets a buffer of its own size: queued frames hold little more than they
+            // carry (the upstream budget counts what they hold).
+            auto const end = frame.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + n);
+            frame = transport::frame_bytes(frame.begin(), end);
+        } else {
+            frame.resize(protocol::header_size + n);
+        }
+        protocol::write_header(frame.data(),
+                               protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
+        bump(stats_.bytes_up, n);
+        send_data(std::move(frame));
+    }
+}
+
+asio::awaitable<void> tcp_link::pump_down() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    std::array<asio::const_buffer, max_gather> buffers;
+    for (;;) {
+        if (state_.closed()) co_return;
+        if (pending_.empty()) {
+            if (state_.phase() == link_phase::flushing) {
+                co_await finish_flush();
+                co_return;
+            }
+            co_await downstream_wake_.wait();  // bytes came, or the state moved on
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cancelled(cs)) co_return;
+            continue;
+        }
+        // A service that keeps up takes the bytes at once: no wait, no timer, no wake-up. Only
+        // when its socket is full does the pump wait, for room and not with bytes in flight, so
+        // that closing the link may drop the queue at any time.
+        error_code ec;
+        auto const count = pending_.gather(buffers);
+        std::size_t const n = socket_.write_some(std::span<asio::const_buffer const>(buffers.data(), count), ec);
+        if (would_block(ec)) {
+            ec = co_await wait_writable();
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (state_.closed() || cancelled(cs)) co_return;
+            if (!ec) continue;
+        }
+        if (ec) {
+            on_local_error(ec);
+            co_return;
         }
         bump(stats_.bytes_down, n);
-        pending_.pop_front();
+        pending_.consume(n);
         downstream_.release(n);
     }
-    pumping_down_ = false;
-    if (state_.phase() == link_phase::flushing && pending_.empty()) {
-        // Everything is written: send FIN, give the service a moment to finish, then close.
-        error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
-        if (!local_eof_) {
-            linger_ = std::make_unique<asio::steady_timer>(executor_, close_linger);
-            co_await linger_->async_wait(use_tuple);
-        }
-        apply(state_.flushed());
+}
+
+asio::awaitable<error_code> tcp_link::wait_writable() {
+    if (state_.phase() != link_phase::flushing) {
+        auto [ec] = co_await socket_.async_wait(tcp::socket::wait_write, use_tuple);
+        co_return ec;
     }
+    // Nobody waits for this stream any more: a service that stops reading gets stall_timeout,
+    // then the connection is cut.
+    asio::steady_timer deadline(executor_, ctx_->config.stall_timeout);
+    auto [order, wait_ec, timer_ec] =
+        co_await asio::experimental::make_parallel_group(socket_.async_wait(tcp::socket::wait_write, asio::deferred),
+                                                         deadline.async_wait(asio::deferred))
+            .async_wait(asio::experimental::wait_for_one(), asio::deferred);
+    co_return order[0] == 0 ? wait_ec : error_code(asio::error::timed_out);
+}
+
+asio::awaitable<void> tcp_link::finish_flush() {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    if (!local_eof_) {
+        linger_ = std::make_unique<asio::steady_timer>(executor_, close_linger);
+        co_await linger_->async_wait(use_tuple);  // the service's EOF (pump_up) ends it early
+        auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+        if (cancelled(cs)) co_return;
+    }
+    apply(state_.flushed());
 }
 
 void tcp_link::on_local_error(error_code ec) {
@@ -235,7 +238,6 @@ void tcp_link::on_local_error(error_code ec) {
 void tcp_link::close_socket() {
     error_code ignored;
     socket_.close(ignored);
-    pending_.clear(writing_);  // a buffer being written stays until its (now aborted) write completes
     if (linger_) linger_->cancel();
     if (opened_)
         log_info("connection closed", {{"client_id", client_id_},

@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include "log/logging.hpp"
 
@@ -15,17 +16,17 @@ namespace tunnel {
 namespace asio = boost::asio;
 using asio::ip::udp;
 using boost::system::error_code;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no coroutine frame per operation
 constexpr std::size_t max_datagram = 65535;
 constexpr int max_burst = 32;  // datagrams read in a row before other work runs (a writer batch)
 
+bool would_block(error_code ec) { return ec == asio::error::would_block || ec == asio::error::try_again; }
+
 // Errors a UDP flow lives through: ICMP from an earlier datagram, a full buffer, and the like.
 bool is_transient(error_code ec) {
-    return ec == asio::error::connection_refused || ec == asio::error::would_block ||
-           ec == asio::error::try_again || ec == asio::error::host_unreachable ||
+    return ec == asio::error::connection_refused || would_block(ec) || ec == asio::error::host_unreachable ||
            ec == asio::error::network_unreachable || ec == asio::error::no_buffer_space;
 }
 }  // namespace
@@ -33,9 +34,7 @@ bool is_transient(error_code ec) {
 udp_link::udp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port)
     : link(std::move(ctx), client_id, port, protocol::proto::udp),
       socket_(executor_),
-      last_activity_(std::chrono::steady_clock::now()),
-      wake_down_(executor_),
-      idle_timer_(executor_) {}
+      last_activity_(std::chrono::steady_clock::now()) {}
 
 error_code udp_link::open_socket(asio::ip::address const& address) {
     // A new socket takes over only once it is connected: where the other loopback is missing (no
@@ -61,46 +60,34 @@ asio::awaitable<void> udp_link::run() {
     auto const effects = state_.opened();
     apply(effects);
     if (state_.closed()) co_return;
+    opened_ = true;
     log_opened();
-    co_await (pump_up() && pump_down() && expire_when_idle());
-    log_info("connection closed", {{"client_id", client_id_},
-                                   {"port", port_},
-                                   {"proto", "udp"},
-                                   {"datagrams_up", datagrams_up_},
-                                   {"datagrams_down", datagrams_down_},
-                                   {"dropped", dropped_}});
+    auto [order, up_error, down_error] =
+        co_await asio::experimental::make_parallel_group(asio::co_spawn(executor_, pump_up(), asio::deferred),
+                                                         asio::co_spawn(executor_, pump_down(), asio::deferred))
+            .async_wait(asio::experimental::wait_for_one_error(), asio::deferred);
+    if (up_error) std::rethrow_exception(up_error);
+    if (down_error) std::rethrow_exception(down_error);
 }
 
-void udp_link::on_data(std::span<std::uint8_t const> payload) {
+void udp_link::deliver(std::span<std::uint8_t const> payload) {
     if (!state_.accepts_data()) {
         downstream_.release(payload.size());
         return;
     }
     touch();
-    if (!heard_back_) {
-        last_sent_.assign(payload.begin(), payload.end());
-        resent_ = false;
-    }
-    if (state_.phase() == link_phase::open && pending_.empty()) {
-        error_code ec;
-        socket_.send(asio::buffer(payload.data(), payload.size()), 0, ec);
-        if (!ec) {
-            ++datagrams_down_;
-            bump(stats_.bytes_down, payload.size());
-        }
-        if (ec == asio::error::connection_refused) on_refused();
-        if (ec != asio::error::would_block && ec != asio::error::try_again) {
-            downstream_.release(payload.size());  // sent, or lost as UDP may
-            return;
-        }
-    }
     if (downstream_.held() > ctx_->config.conn_buffer) {
         ++dropped_;  // UDP must not hold the tunnel: drop like a full socket buffer would
         downstream_.release(payload.size());
         return;
     }
-    pending_.push_back(chunk_queue::chunk(payload.begin(), payload.end()));
-    wake_down_.notify();
+    link::deliver(payload);
+}
+
+void udp_link::remember_for_resend(chunk_queue::chunk const& datagram) {
+    if (heard_back_) return;
+    last_sent_.assign(datagram.begin(), datagram.end());
+    resent_ = false;
 }
 
 void udp_link::on_refused() {
@@ -127,13 +114,13 @@ transport::frame_bytes udp_link::receive_frame(error_code& ec) {
     std::size_t const n = socket_.receive(asio::buffer(scratch), 0, ec);
     if (ec) return {};
     transport::frame_bytes frame(protocol::header_size + n);
-    protocol::write_header(frame.data(),
-                           protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
+    protocol::write_header(frame.data(), protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
     std::copy_n(scratch.begin(), n, frame.begin() + protocol::header_size);
     return frame;
 }
 
 asio::awaitable<void> udp_link::pump_up() {
+    co_await asio::this_coro::throw_if_cancelled(false);
     int burst = 0;
     while (!state_.closed()) {
         if (!state_.silent() && ctx_->upstream.full()) {
@@ -149,13 +136,16 @@ asio::awaitable<void> udp_link::pump_up() {
         if (burst == max_burst) {
             burst = 0;
             co_await asio::post(executor_, asio::deferred);
-            if (state_.closed()) co_return;
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (state_.closed() || cancelled(cs)) co_return;
         }
         error_code ec;
         auto frame = receive_frame(ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        if (would_block(ec)) {
             burst = 0;
             auto [wec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cancelled(cs)) co_return;
             if (wec == asio::error::operation_aborted) continue;  // moved to the other loopback, or closed
             if (!wec) continue;
             ec = wec;
@@ -164,15 +154,13 @@ asio::awaitable<void> udp_link::pump_up() {
             // No socket: the flow closed it, or (never expected) something else did: end the flow
             // rather than spin on bad_descriptor.
             if (state_.closed()) co_return;
-            log_info("udp socket lost",
-                     {{"client_id", client_id_}, {"port", port_}, {"reason", ec.message()}});
+            log_info("udp socket lost", {{"client_id", client_id_}, {"port", port_}, {"reason", ec.message()}});
             apply(state_.failed());
             co_return;
         }
         if (ec == asio::error::connection_refused) on_refused();
         if (ec) {
-            if (!is_transient(ec))
-                log_debug("udp receive failed", {{"client_id", client_id_}, {"reason", ec.message()}});
+            if (!is_transient(ec)) log_debug("udp receive failed", {{"client_id", client_id_}, {"reason", ec.message()}});
             continue;
         }
         ++burst;
@@ -189,6 +177,8 @@ asio::awaitable<void> udp_link::pump_up() {
 }
 
 asio::awaitable<void> udp_link::pump_down() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto const idle_timeout = ctx_->config.udp_idle_timeout;
     while (!state_.closed()) {
         if (pending_.empty()) {
             // After the runner's CLOSE, the queued datagrams are out: the flow is over.
@@ -196,45 +186,49 @@ asio::awaitable<void> udp_link::pump_down() {
                 apply(state_.flushed());
                 co_return;
             }
-            co_await wake_down_.wait();
+            auto const idle_at = last_activity_ + idle_timeout;  // (datagrams either way move it)
+            if (std::chrono::steady_clock::now() >= idle_at) {
+                log_info("udp flow idle", {{"client_id", client_id_}, {"port", port_}});
+                apply(state_.failed());
+                co_return;
+            }
+            co_await downstream_wake_.wait_until(idle_at);
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cancelled(cs)) co_return;
             continue;
         }
-        writing_ = true;
-        auto [ec, n] = co_await socket_.async_send(asio::buffer(pending_.front()), use_tuple);
-        writing_ = false;
-        if (state_.closed()) {
-            pending_.clear();
-            co_return;
+        // Sent without waiting while the socket takes them; only a full socket buffer waits.
+        auto const& datagram = pending_.front();
+        remember_for_resend(datagram);
+        error_code ec;
+        socket_.send(asio::buffer(datagram), 0, ec);
+        if (would_block(ec)) {
+            auto [wec] = co_await socket_.async_wait(udp::socket::wait_write, use_tuple);
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cancelled(cs)) co_return;
+            continue;  // (aborted: closed, or moved to the other loopback; the loop looks again)
         }
+        auto const size = datagram.size();
         if (!ec) {
             ++datagrams_down_;
-            bump(stats_.bytes_down, n);
+            bump(stats_.bytes_down, size);
         }
-        auto const size = pending_.front().size();
-        pending_.pop_front();
+        if (ec == asio::error::connection_refused) on_refused();
+        pending_.pop_front();  // sent, or lost as UDP may
         downstream_.release(size);
-    }
-}
-
-asio::awaitable<void> udp_link::expire_when_idle() {
-    auto const timeout = ctx_->config.udp_idle_timeout;
-    while (!state_.closed()) {
-        idle_timer_.expires_at(last_activity_ + timeout);
-        co_await idle_timer_.async_wait(use_tuple);
-        if (state_.closed()) co_return;
-        if (std::chrono::steady_clock::now() < last_activity_ + timeout) continue;  // traffic meanwhile
-        log_info("udp flow idle", {{"client_id", client_id_}, {"port", port_}});
-        apply(state_.failed());
-        co_return;
     }
 }
 
 void udp_link::close_socket() {
     error_code ignored;
     socket_.close(ignored);
-    pending_.clear(writing_);
-    wake_down_.notify();
-    idle_timer_.cancel();
+    if (opened_)
+        log_info("connection closed", {{"client_id", client_id_},
+                                   {"port", port_},
+                                   {"proto", "udp"},
+                                   {"datagrams_up", datagrams_up_},
+                                   {"datagrams_down", datagrams_down_},
+                                   {"dropped", dropped_}});
 }
 
 }  // namespace tunnel

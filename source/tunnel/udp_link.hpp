@@ -1,16 +1,15 @@
 #pragma once
 // One UDP client_id: a connected UDP socket to 127.0.0.1:port. Each DATA is one datagram and each
-// datagram one DATA. The runner never closes UDP flows, so a flow idle for udp_idle_timeout is
-// closed here and CLOSE is sent. UDP never holds the tunnel: datagrams beyond the buffer are dropped.
-// While the service has not answered, "port unreachable" moves the flow between 127.0.0.1 and ::1
-// (a service listening on IPv6 only) and resends the refused datagram once.
+// datagram one DATA, pumped by a coroutine pair as TCP is: pump_up (datagrams -> DATA frames) and
+// pump_down (the runner's datagrams -> the socket, and the idle clock). The runner never closes
+// UDP flows, so a flow idle for udp_idle_timeout is closed here and CLOSE is sent. UDP never holds
+// the tunnel: datagrams beyond the buffer are dropped. While the service has not answered, "port
+// unreachable" moves the flow between 127.0.0.1 and ::1 (a service listening on IPv6 only) and
+// resends the refused datagram once.
 
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <memory>
 
-#include "transport/wake_signal.hpp"
-#include "tunnel/chunk_queue.hpp"
 #include "tunnel/link.hpp"
 
 namespace tunnel {
@@ -21,31 +20,29 @@ public:
 
 private:
     boost::asio::awaitable<void> run() override;
-    void on_data(std::span<std::uint8_t const> payload) override;
-    void begin_flush() override { wake_down_.notify(); }
+    // Drops what the buffer cannot take, like a full socket buffer would.
+    void deliver(std::span<std::uint8_t const> payload) override;
+    void begin_flush() override { downstream_wake_.notify(); }
     void close_socket() override;
 
     boost::asio::awaitable<void> pump_up();
     // The next datagram as a DATA frame; empty with ec set when there is none.
     transport::frame_bytes receive_frame(boost::system::error_code& ec);
     boost::asio::awaitable<void> pump_down();
-    boost::asio::awaitable<void> expire_when_idle();
     boost::system::error_code open_socket(boost::asio::ip::address const& address);
+    void remember_for_resend(chunk_queue::chunk const& datagram);
     void on_refused();
     void touch() { last_activity_ = std::chrono::steady_clock::now(); }
 
     boost::asio::ip::udp::socket socket_;
-    bool writing_ = false;
-    bool heard_back_ = false;        // a datagram came from the service: its address is right
+    bool opened_ = false;
+    bool heard_back_ = false;           // a datagram came from the service: its address is right
     transport::frame_bytes last_sent_;  // kept until heard_back_, to resend after moving
-    bool resent_ = false;            // last_sent_ was resent already
-    chunk_queue pending_;
+    bool resent_ = false;               // last_sent_ was resent already
     std::uint64_t datagrams_up_ = 0;
     std::uint64_t datagrams_down_ = 0;
     std::uint64_t dropped_ = 0;
     std::chrono::steady_clock::time_point last_activity_;
-    transport::wake_signal wake_down_;
-    boost::asio::steady_timer idle_timer_;
 };
 
 }  // namespace tunnel

@@ -1,7 +1,9 @@
 #include "fake_connection.hpp"
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <stdexcept>
 
 namespace tunnel::test {
@@ -27,7 +29,12 @@ void fake_connection::hold_writes(bool hold) {
 
 asio::awaitable<boost::system::error_code> fake_connection::read(boost::beast::flat_buffer& buffer,
                                                                   bool& is_binary) {
-    while (incoming_.empty() && !*aborted_) co_await readable_.wait();
+    while (incoming_.empty() && !*aborted_) {
+        co_await readable_.wait();
+        // A cancelled read ends, as Beast's does (and the stream is then of no more use).
+        auto const cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) co_return asio::error::operation_aborted;
+    }
     if (*aborted_) co_return asio::error::connection_aborted;
     auto next = std::move(incoming_.front());
     incoming_.pop_front();
@@ -43,7 +50,11 @@ asio::awaitable<boost::system::error_code> fake_connection::read(boost::beast::f
 
 asio::awaitable<boost::system::error_code> fake_connection::write(asio::const_buffer message,
                                                                    transport::ws_message) {
-    while (hold_ && !*aborted_) co_await writable_.wait();
+    while (hold_ && !*aborted_) {
+        co_await writable_.wait();
+        auto const cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) co_return asio::error::operation_aborted;
+    }
     if (*aborted_) co_return asio::error::connection_aborted;
     auto const* p = static_cast<std::uint8_t const*>(message.data());
     written_.emplace_back(p, p + message.size());
@@ -53,7 +64,11 @@ asio::awaitable<boost::system::error_code> fake_connection::write(asio::const_bu
 
 asio::awaitable<boost::system::error_code> fake_connection::write_frames(
     std::span<asio::mutable_buffer const> frames) {
-    while (hold_ && !*aborted_) co_await writable_.wait();
+    while (hold_ && !*aborted_) {
+        co_await writable_.wait();
+        auto const cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) co_return asio::error::operation_aborted;
+    }
     if (*aborted_) co_return asio::error::connection_aborted;
     std::size_t total = 0;
     for (auto const& f : frames) {
