@@ -205,19 +205,20 @@ private:
 
 std::string usage_line() { return "Usage: tunnel-client --runner-url URL --container-id ID [options]"; }
 
+constexpr char const* precedence_note =
+    "Each option may come from its environment variable instead; a flag beats its variable, and a\n"
+    "first variable beats the second. An empty variable counts as unset.\n";
+
+constexpr char const* commands_note =
+    "\nCommands (ask the client running in this container):\n"
+    "  tunnel-client status [--json] [-c ID]   state, totals and open connections\n"
+    "  tunnel-client health [-c ID]            exit 0 when the tunnel is up, 1 when down, 3 when none\n"
+    "                                          runs, 5 when the running one could not be asked\n";
+
 std::string help_text(option_table const& table) {
     return "tunnel-client " TUNNEL_VERSION
            ": lets the runner reach TCP and UDP services inside this container over one WebSocket.\n\n" +
-           usage_line() +
-           "\n\nEach option may come from its environment variable instead; a flag beats its variable, and "
-           "a\n"
-           "first variable beats the second. An empty variable counts as unset.\n" +
-           help_layout(table.shown()) +
-           "\nCommands (ask the client running in this container):\n"
-           "  tunnel-client status [--json] [-c ID]   state, totals and open connections\n"
-           "  tunnel-client health [-c ID]            exit 0 when the tunnel is up, 1 when down, 3 when "
-           "none\n"
-           "                                          runs, 5 when the running one could not be asked\n";
+           usage_line() + "\n\n" + precedence_note + help_layout(table.shown()) + commands_note;
 }
 
 parse_outcome bad_input(std::string const& what) {
@@ -257,7 +258,9 @@ void store_environment(option_table const& table, std::size_t rank, po::variable
     try {
         store(parsed, {}, vm, from, &variable_of);
     } catch (po::error_with_option_name& e) {
-        e.set_option_name(variable_of.at(e.get_option_name()));  // name the variable the user set
+        // Name the variable the user set, not the option.
+        if (auto const it = variable_of.find(e.get_option_name()); it != variable_of.end())
+            e.set_option_name(it->second);
         throw;
     }
 }
