@@ -31,8 +31,7 @@ namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
     if (auto const code = tunnel::app::run_command(argc, argv, std::cout, std::cerr)) return *code;
-    auto const parsed =
-        tunnel::app::parse_options(argc, argv, [](char const* name) { return std::getenv(name); });
+    auto const parsed = tunnel::app::parse_options(argc, argv);
     if (!parsed.config) {
         (parsed.to_stderr ? std::cerr : std::cout) << parsed.message << std::flush;
         return parsed.exit_code;

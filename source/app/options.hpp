@@ -1,8 +1,9 @@
 #pragma once
-// Command line + environment -> app_config. Pure: the environment is passed in, nothing is printed.
+// Command line + environment -> app_config, through Program_options: a flag beats its environment
+// variable, a first variable beats a fallback (KOHAKURIVER_*), and empty variables count as unset.
+// Reads the process environment; prints nothing.
 
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <string>
 
@@ -15,7 +16,7 @@ struct app_config {
     client_config client;
     log_level level = log_level::info;
     log_format format = log_format::text;
-    bool session_buffer_given = false;  // else derived from the container's memory limit
+    bool session_buffer_given = false;         // else derived from the container's memory limit
     std::optional<log_file_options> log_file;  // else stderr
     bool replace = false;  // take over from a client already running for this container id
     // How long the event loop keeps polling after its last event before it sleeps (app/event_loop.hpp).
@@ -30,8 +31,6 @@ struct parse_outcome {
     bool to_stderr = false;
 };
 
-using env_lookup = std::function<char const*(char const*)>;
-
-parse_outcome parse_options(int argc, char const* const* argv, env_lookup const& getenv);
+parse_outcome parse_options(int argc, char const* const* argv);
 
 }  // namespace tunnel::app

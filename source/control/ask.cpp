@@ -7,6 +7,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
+#include <thread>
+
+#include "control/messages.hpp"
+#include "tunnel/backoff.hpp"
 
 namespace tunnel::control {
 
@@ -59,7 +64,9 @@ ask_result ask(std::string_view name, std::string_view request, std::chrono::mil
     if (fd.get() < 0) return failure(std::string("socket: ") + std::strerror(errno));
     if (::connect(fd.get(), reinterpret_cast<sockaddr const*>(&address), length) != 0) {
         if (errno == ECONNREFUSED || errno == ENOENT) return {ask_result::outcome::nobody, {}, {}};
-        if (errno != EINPROGRESS && errno != EAGAIN) return failure(std::string("connect: ") + std::strerror(errno));
+        // A Unix socket's connect does not wait for room in a full queue: it fails with EAGAIN.
+        if (errno == EAGAIN) return {ask_result::outcome::busy, {}, "its connection queue is full"};
+        if (errno != EINPROGRESS) return failure(std::string("connect: ") + std::strerror(errno));
         if (!wait_for(fd.get(), POLLOUT, until)) return failure("the client did not accept the connection in time");
         int error = 0;
         socklen_t size = sizeof error;
@@ -112,6 +119,34 @@ ask_result ask(std::string_view name, std::string_view request, std::chrono::mil
         }
     }
     return {ask_result::outcome::answered, std::move(in), {}};
+}
+
+std::chrono::milliseconds busy_pause(unsigned busy_answers, double jitter01) {
+    return backoff_delay(backoff_policy{std::chrono::milliseconds(50), std::chrono::milliseconds(500)},
+                         busy_answers, jitter01);
+}
+
+ask_result ask_until_served(std::string_view name, std::string_view request, std::chrono::milliseconds budget,
+                            bool wait_for_close) {
+    auto const start = clock::now();
+    auto const until = start + budget;
+    std::mt19937 rng(std::random_device{}());
+    std::uniform_real_distribution<double> jitter(0.0, 1.0);
+    for (unsigned busy_answers = 1;; ++busy_answers) {
+        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+        auto r = ask(name, request, std::max(left, std::chrono::milliseconds(1)), wait_for_close);
+        if (r.kind == ask_result::outcome::answered && answer_busy(r.answer))
+            r = {ask_result::outcome::busy, {}, answer_error(r.answer)};
+        if (r.kind != ask_result::outcome::busy) return r;
+        auto const pause = busy_pause(busy_answers, jitter(rng));
+        if (clock::now() + pause >= until) {
+            auto const tried = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+            r.reason += " (still, after " + std::to_string(busy_answers) + " tries in " +
+                        std::to_string(tried.count()) + " ms)";
+            return r;
+        }
+        std::this_thread::sleep_for(pause);
+    }
 }
 
 }  // namespace tunnel::control

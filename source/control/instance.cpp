@@ -41,23 +41,26 @@ claim_result claim_endpoint(std::string const& name, claim_options const& option
         if (fd >= 0) return claimed{fd};
         if (fd != -EADDRINUSE) return claim_failed{std::string("control endpoint: ") + std::strerror(-fd)};
 
-        auto const asked = ask(name, R"({"cmd":"status"})", options.ask_deadline);
+        auto const asked = ask_until_served(name, R"({"cmd":"status"})", options.ask_deadline);
         if (asked.kind == ask_result::outcome::nobody) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the holder is on its way out
             continue;
         }
-        if (asked.kind == ask_result::outcome::failed) return held_by_other{0, asked.reason};
+        if (asked.kind == ask_result::outcome::failed || asked.kind == ask_result::outcome::busy)
+            return held_by_other{0, asked.reason};
         if (auto const error = answer_error(asked.answer); !error.empty()) return held_by_other{0, error};
         long const pid = answer_pid(asked.answer);
         if (!options.replace) return held_by_other{pid, {}};
         if (asked_to_stop) return held_by_other{pid, "it did not give way after being asked to stop"};
 
         // Ask it to stop, and wait for the connection to close: that is its exit.
-        auto const stopped = ask(name, R"({"cmd":"stop"})", options.stop_deadline, true);
+        auto const stopped = ask_until_served(name, R"({"cmd":"stop"})", options.stop_deadline, true);
         asked_to_stop = true;
-        if (stopped.kind == ask_result::outcome::failed) return held_by_other{pid, stopped.reason};
+        if (stopped.kind == ask_result::outcome::failed || stopped.kind == ask_result::outcome::busy)
+            return held_by_other{pid, stopped.reason};
         if (stopped.kind == ask_result::outcome::answered) {
-            if (auto const error = answer_error(stopped.answer); !error.empty()) return held_by_other{pid, error};
+            if (auto const error = answer_error(stopped.answer); !error.empty())
+                return held_by_other{pid, error};
         }
     }
     return claim_failed{"control endpoint: the name stays taken, but nobody answers on it"};

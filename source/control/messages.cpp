@@ -82,6 +82,12 @@ std::string error_answer(std::string_view message) {
 }
 
 namespace {
+constexpr std::string_view busy_error = "busy: too many control connections";
+}
+
+std::string busy_answer() { return error_answer(busy_error); }
+
+namespace {
 json::object const* as_object(json::value const& v) { return v.if_object(); }
 
 json::value parse_answer(std::string_view answer) {
@@ -118,6 +124,11 @@ std::string answer_error(std::string_view answer) {
     if (ok->get_bool()) return {};
     auto error = text(*o, "error");
     return error.empty() ? "the client refused the request" : error;
+}
+
+bool answer_busy(std::string_view answer) {
+    // By the error's first word, which every version of the server has sent.
+    return answer_error(answer).starts_with("busy:");
 }
 
 long answer_pid(std::string_view answer) {

@@ -31,10 +31,14 @@ std::variant<request_kind, std::string> parse_request(std::string_view line);
 std::string status_answer(identity const& who, client_status const& status);
 std::string stop_answer(identity const& who);
 std::string error_answer(std::string_view message);
+// What a full endpoint answers before it closes the connection: ask again a little later.
+std::string busy_answer();
 
 // ---- the asking side ----
 // Empty when the answer says ok, else its error (or why it is not an answer at all).
 std::string answer_error(std::string_view answer);
+// Whether the answer says the endpoint was busy (asking again later may be served).
+bool answer_busy(std::string_view answer);
 long answer_pid(std::string_view answer);  // 0 when it holds none
 // A status answer as a short table for people.
 std::string render_status(std::string_view answer);

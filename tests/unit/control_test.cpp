@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "control/ask.hpp"
 #include "control/endpoint.hpp"
 #include "control/messages.hpp"
 #include "tunnel/status_board.hpp"
@@ -185,6 +186,29 @@ BOOST_AUTO_TEST_CASE(durations_and_sizes_for_people) {
     BOOST_TEST(human_bytes(1536) == "1.5 KiB");
     BOOST_TEST(human_bytes(12ull << 20) == "12.0 MiB");
     BOOST_TEST(human_bytes(3ull << 40) == "3.0 TiB");
+}
+
+BOOST_AUTO_TEST_CASE(a_busy_endpoint_is_told_apart_from_a_refusal) {
+    BOOST_TEST(answer_busy(busy_answer()));
+    BOOST_TEST(answer_error(busy_answer()) == "busy: too many control connections");
+    // As every version of the server has sent it.
+    BOOST_TEST(answer_busy(R"({"ok":false,"error":"busy: too many control connections"})"));
+    BOOST_TEST(!answer_busy(error_answer("permission denied: uid 1 may not ask the client of uid 0")));
+    BOOST_TEST(!answer_busy(error_answer("no request within 1 s")));
+    BOOST_TEST(!answer_busy(status_answer(someone(), client_status{})));
+    BOOST_TEST(!answer_busy("busy"));
+}
+
+BOOST_AUTO_TEST_CASE(busy_pauses_are_short_and_bounded) {
+    BOOST_TEST(busy_pause(1, 0).count() == 50);
+    BOOST_TEST(busy_pause(2, 0).count() == 100);
+    BOOST_TEST(busy_pause(2, 0.99).count() <= 125);
+    for (unsigned n = 1; n < 200; ++n) BOOST_TEST(busy_pause(n, 0.99).count() <= 500);
+    // Within the commands' 5 s a busy endpoint is asked again many times, even with the most jitter.
+    std::chrono::milliseconds total{0};
+    unsigned tries = 0;
+    while (total + busy_pause(tries + 1, 0.99) < std::chrono::milliseconds(5000)) total += busy_pause(++tries, 0.99);
+    BOOST_TEST(tries >= 10u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
