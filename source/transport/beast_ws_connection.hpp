@@ -2,6 +2,7 @@
 // The Beast-backed ws_connection. Heavy: include only from .cpp files.
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -55,6 +56,15 @@ public:
 
     boost::asio::awaitable<boost::system::error_code> read(boost::beast::flat_buffer& buffer,
                                                            bool& is_binary) override {
+        auto [ec, n] = co_await ws_.async_read(buffer, boost::asio::as_tuple(boost::asio::deferred));
+        if (!ec) ++received_;
+        is_binary = ws_.got_binary();
+        co_return ec;
+    }
+
+    boost::asio::awaitable<boost::system::error_code> read_message(protocol::frame_bytes& message,
+                                                                   bool& is_binary) override {
+        auto buffer = boost::asio::dynamic_buffer(message);
         auto [ec, n] = co_await ws_.async_read(buffer, boost::asio::as_tuple(boost::asio::deferred));
         if (!ec) ++received_;
         is_binary = ws_.got_binary();

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <span>
 
+#include "protocol/frame_bytes.hpp"
+
 namespace tunnel::transport {
 
 enum class ws_message { binary, text };
@@ -25,6 +27,9 @@ public:
     // Reads one whole message into buffer. is_binary tells binary from text.
     virtual boost::asio::awaitable<boost::system::error_code> read(boost::beast::flat_buffer& buffer,
                                                                    bool& is_binary) = 0;
+    // The same, appended to message: a buffer that the reader may then keep (or move on).
+    virtual boost::asio::awaitable<boost::system::error_code> read_message(protocol::frame_bytes& message,
+                                                                           bool& is_binary) = 0;
     // Writes one message. Only the single writer of a connection may call this.
     virtual boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer message,
                                                                     ws_message kind = ws_message::binary) = 0;

@@ -24,6 +24,7 @@ link::link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::u
       proto_(p),
       serial_(ctx_->next_serial()) {
     reply_reserve_.add(reply_reserve);
+    ctx_->links.fetch_add(1, std::memory_order_relaxed);
     stats_.client_id = client_id;
     stats_.port = port;
     stats_.udp = p == protocol::proto::udp;
@@ -32,15 +33,22 @@ link::link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::u
     ctx_->board->join(stats_);
 }
 
-link::~link() { ctx_->board->leave(stats_); }
+link::~link() {
+    ctx_->board->leave(stats_);
+    ctx_->links.fetch_sub(1, std::memory_order_relaxed);
+}
 
-asio::awaitable<void> link::life() {
-    // A cancelled wait ends with operation_aborted (seen by the pumps), not with an exception.
-    co_await asio::this_coro::throw_if_cancelled(false);
-    co_await run();
+void link::start(transport::task_group<std::shared_ptr<link>>& group) {
+    auto const on_done = [](std::shared_ptr<link>& l, std::exception_ptr error) {
+        if (error) l->failed_with(error);
+    };
+    group.spawn(executor_, shared_from_this(), pump_up(), on_done);
+    group.spawn(executor_, shared_from_this(), pump_down(), on_done);
+}
+
+void link::pump_ended(asio::cancellation_state const& state) {
     // Ended by the session: the runner has forgotten this id, so nothing more is said.
-    auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
-    if (cancelled(cs)) apply(state_.replaced());
+    if (cancelled(state)) apply(state_.replaced());
 }
 
 void link::failed_with(std::exception_ptr error) {
@@ -56,26 +64,36 @@ void link::failed_with(std::exception_ptr error) {
     fail(reason);
 }
 
-void link::post_data(std::span<std::uint8_t const> payload) {
-    downstream_.add(payload.size());  // counted from the hand-off, so the session's bounds see it now
+void link::post_data(protocol::frame_bytes& message) {
+    // A large payload keeps the buffer the read loop read it into (a copy of 64 KiB costs more
+    // than the allocation of the read loop's next buffer); a small one is copied out, so that the
+    // read loop keeps its buffer and the queue holds little more than it carries.
+    constexpr std::size_t take_whole = 16 * 1024;
+    chunk_queue::chunk data;
+    if (message.size() - protocol::header_size >= take_whole) {
+        data.bytes = std::move(message);
+        data.begin = protocol::header_size;
+        message = {};
+    } else {
+        data.bytes.assign(message.begin() + protocol::header_size, message.end());
+    }
+    downstream_.add(data.size());  // counted from the hand-off, so the session's bounds see it now
     if (ctx_->single_thread) {
-        deliver(payload);  // same thread: copied into the queue before the read loop goes on
+        deliver(std::move(data));
         return;
     }
-    asio::post(executor_, [self = shared_from_this(), bytes = chunk_queue::chunk(payload.begin(), payload.end())] {
-        self->deliver(bytes);
-    });
+    asio::post(executor_, [self = shared_from_this(), data = std::move(data)]() mutable { self->deliver(std::move(data)); });
 }
 
-void link::deliver(std::span<std::uint8_t const> payload) {
+void link::deliver(chunk_queue::chunk data) {
     // Late DATA after a CLOSE (either side's) is ignored: this stream is over. (An empty DATA is
     // nothing to TCP, and an empty datagram to UDP.)
-    if (!state_.accepts_data() || (payload.empty() && proto_ == protocol::proto::tcp)) {
-        downstream_.release(payload.size());
+    if (!state_.accepts_data() || (data.size() == 0 && proto_ == protocol::proto::tcp)) {
+        downstream_.release(data.size());
         return;
     }
     bool const was_empty = pending_.empty();
-    pending_.push_back(chunk_queue::chunk(payload.begin(), payload.end()));
+    pending_.push_back(std::move(data));
     if (was_empty) downstream_wake_.notify();  // (a pump with bytes in hand is not waiting)
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // A link is one client_id's local connection (TCP or UDP). This base holds what both kinds share:
-// the connection rules (link_state) and carrying out their effects, the byte leases, the hand-off
-// of the session's events to the link's own strand, and the link's life as one coroutine that the
-// session owns (life()): the session ends it by cancellation and awaits it. tcp_link and udp_link
-// do the socket work, each as a pair of pumps (local -> runner, runner -> local).
+// the connection rules (link_state) and carrying out their effects, the byte leases, the queue of
+// the runner's bytes, the hand-off of the session's events to the link's own strand, and starting
+// its coroutine pair (pump_up: local -> runner, pump_down: runner -> local) as two children of the
+// session's task group, which ends them by cancellation and awaits them. tcp_link and udp_link do
+// the socket work.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -17,6 +18,7 @@
 
 #include "protocol/frame.hpp"
 #include "transport/frame_queue.hpp"
+#include "transport/task_group.hpp"
 #include "transport/wake_signal.hpp"
 #include "tunnel/byte_account.hpp"
 #include "tunnel/chunk_queue.hpp"
@@ -37,15 +39,15 @@ public:
     // Bytes from the runner not yet written to the local socket. Any thread.
     std::size_t pending_bytes() const { return downstream_.held(); }
 
-    // The link's whole life: open the local connection, then pump both ways until it is over.
-    // Spawned by the session on executor(); a cancellation (the session's end) closes it without
-    // a word to the runner, which has forgotten the id.
-    boost::asio::awaitable<void> life();
-    // What to do when life() threw: the link fails alone (CLOSE to the runner). On executor().
-    void failed_with(std::exception_ptr error);
+    // Starts the pair on executor(), each a child of group (the session's). A pump that throws
+    // fails its link alone (CLOSE to the runner); a cancellation (the session's end) closes it
+    // without a word, the runner having forgotten the id.
+    void start(transport::task_group<std::shared_ptr<link>>& group);
 
     // ---- called on the session's strand; each event then runs on the link's strand ----
-    void post_data(std::span<std::uint8_t const> payload);
+    // The runner's DATA: message is the whole frame, its payload after the header. A large one is
+    // taken as it is (message is left empty), a small one copied.
+    void post_data(protocol::frame_bytes& message);
     void post_runner_close();
     void post_replaced();  // a newer CONNECT took the id: close silently
     void post_fail(std::string reason);
@@ -54,13 +56,17 @@ protected:
     link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port, protocol::proto p);
 
     // ---- on the link's strand ----
-    virtual boost::asio::awaitable<void> run() = 0;  // open, then the pumps
+    virtual boost::asio::awaitable<void> pump_up() = 0;  // opens the local connection first
+    virtual boost::asio::awaitable<void> pump_down() = 0;
     virtual void begin_flush() = 0;   // the state is flushing now: write what is queued, then close
     virtual void close_socket() = 0;  // close at once (what is queued is dropped)
 
     // Bytes from the runner, in order (counted in downstream_ already); the downstream pump
     // writes them out.
-    virtual void deliver(std::span<std::uint8_t const> payload);
+    virtual void deliver(chunk_queue::chunk data);
+    // Where each pump ends: when the session ended it, the link closes without a word.
+    void pump_ended(boost::asio::cancellation_state const& state);
+    void failed_with(std::exception_ptr error);
     // Carries out what the rules decided; reason is ERROR's payload (or the CLOSE's log line).
     void apply(link_effects effects, std::string_view reason = {});
     void fail(std::string_view reason);

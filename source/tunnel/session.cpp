@@ -51,11 +51,13 @@ std::shared_ptr<link> make_default_link(std::shared_ptr<session_context> ctx, pr
     return std::make_shared<udp_link>(std::move(ctx), h.client_id, h.port);
 }
 
-// Waits for a notification of `signal` or the deadline; true when notified.
+// Waits for a notification of `signal` or the deadline; true when notified (or cancelled).
 asio::awaitable<bool> wait_until(transport::wake_signal& signal, clock::time_point deadline) {
     asio::steady_timer timer(signal.get_executor(), deadline);
-    auto raced = co_await (signal.wait() || timer.async_wait(use_tuple));
-    co_return raced.index() == 0;
+    auto [order, signal_result, timer_ec] =
+        co_await asio::experimental::make_parallel_group(signal.wait(), timer.async_wait(asio::deferred))
+            .async_wait(asio::experimental::wait_for_one(), asio::deferred);
+    co_return order[0] == 0;
 }
 
 }  // namespace
@@ -133,39 +135,48 @@ asio::awaitable<session_outcome> session::run() {
 
 void session::stop() { stop_requests_.try_send(error_code{}); }
 
+std::size_t session::running_links() const { return ctx_->links.load(std::memory_order_relaxed); }
+
 asio::awaitable<void> session::read_loop(ws_connection& ws) {
     co_await asio::this_coro::throw_if_cancelled(false);  // cancelled waits return, not throw
-    beast::flat_buffer buffer;
+    // Each message is read into a buffer of its own size class: a link may keep it (a large DATA
+    // is queued as it was read), and the next read then starts a new one.
+    constexpr std::size_t usual_message = protocol::header_size + 64 * 1024;
+    protocol::frame_bytes raw;
     for (;;) {
+        raw.clear();
+        raw.reserve(usual_message);
         bool binary = true;
-        auto const ec = co_await ws.read(buffer, binary);
+        auto const ec = co_await ws.read_message(raw, binary);
         if (ec) {
             end(describe_read_end(ec, ws));
             co_return;
         }
-        auto const* data = static_cast<std::uint8_t const*>(buffer.data().data());
-        std::span<std::uint8_t const> const bytes(data, buffer.size());
         std::shared_ptr<link> target;
         if (!binary) {
-            log_warn("ignored text message from runner", {{"bytes", bytes.size()}});
-        } else if (auto message = protocol::parse(bytes)) {
+            log_warn("ignored text message from runner", {{"bytes", raw.size()}});
+        } else if (auto message = protocol::parse(raw)) {
             ctx_->board->frame_in();
-            target = dispatch(*message);
+            target = dispatch(*message, raw);
         } else {
-            log_warn("ignored message shorter than a header", {{"bytes", bytes.size()}});
+            log_warn("ignored message shorter than a header", {{"bytes", raw.size()}});
         }
-        buffer.consume(buffer.size());
         // The frame in hand is done. Read the next one only while both budgets have room, so that
         // no sequence of runner frames can grow memory (replies count against the upstream one).
         if (ctx_->upstream.full()) {
+            read_paused_ = true;
             bool const alive = co_await wait_for_upstream_room();  // (GCC 12: not inside a condition)
+            read_paused_ = false;
             if (!alive) {
                 end("runner stopped reading (no room in the write queue for the keepalive timeout)");
                 co_return;
             }
         }
-        if (target && limits_.full(target->pending_bytes(), ctx_->downstream.used()))
+        if (target && limits_.full(target->pending_bytes(), ctx_->downstream.used())) {
+            read_paused_ = true;
             co_await wait_for_downstream_room(std::move(target));
+            read_paused_ = false;
+        }
         auto const cs = co_await asio::this_coro::cancellation_state;
         if (cancelled(cs)) co_return;
     }
@@ -178,6 +189,8 @@ asio::awaitable<void> session::write_loop(ws_connection& ws) {
         co_return;
     }
     // The writer was stopped: a polite close is under way, and the session ends without us.
+    auto const cs = co_await asio::this_coro::cancellation_state;
+    if (cancelled(cs)) co_return;
     transport::wake_signal never(ctx_->strand);
     co_await never.wait();  // (cancelled when the group ends)
 }
@@ -193,6 +206,8 @@ asio::awaitable<void> session::close_on_stop(ws_connection& ws) {
     auto raced = co_await (ws.close(beast::websocket::close_code::going_away) || grace.async_wait(use_tuple));
     if (raced.index() == 1 || std::get<0>(raced)) ws.abort();
     // The read loop ends with the runner's answer (or the reset); this waits for it.
+    auto const cs = co_await asio::this_coro::cancellation_state;
+    if (cancelled(cs)) co_return;
     transport::wake_signal never(ctx_->strand);
     co_await never.wait();
 }
@@ -211,7 +226,9 @@ asio::awaitable<void> session::keepalive(ws_connection& ws) {
         auto [ec] = co_await tick.async_wait(use_tuple);
         if (ec) co_return;  // cancelled: the session ends
         auto const now = clock::now();
-        if (ws.frames_received() != seen) {
+        // While the read loop pauses (a budget is full) nothing is read, so nothing is heard: the
+        // pause has deadlines of its own.
+        if (ws.frames_received() != seen || read_paused_) {
             seen = ws.frames_received();
             heard_at = now;
             continue;
@@ -224,7 +241,7 @@ asio::awaitable<void> session::keepalive(ws_connection& ws) {
     }
 }
 
-std::shared_ptr<link> session::dispatch(protocol::message const& message) {
+std::shared_ptr<link> session::dispatch(protocol::message const& message, protocol::frame_bytes& raw) {
     auto const& h = message.header;
     auto const* owner = ctx_->ids.find(h.client_id);
     switch (decide(h, owner != nullptr, links_.closed())) {
@@ -233,7 +250,7 @@ std::shared_ptr<link> session::dispatch(protocol::message const& message) {
             bool const replacing = owner != nullptr;
             // The policy is checked before any socket is made; a link being replaced is on its
             // way out and does not count.
-            std::size_t open = links_.size();
+            std::size_t open = running_links();
             if (replacing && open > 0) --open;
             if (auto why = ctx_->config.ports.refusal(h.port, open)) {
                 refuse_connect(h, replacing, *why);
@@ -250,7 +267,7 @@ std::shared_ptr<link> session::dispatch(protocol::message const& message) {
             return nullptr;
         case frame_action::deliver: {
             auto target = *owner;
-            target->post_data(message.payload);
+            target->post_data(raw);
             return target;
         }
         case frame_action::close: {
@@ -302,11 +319,7 @@ void session::open_link(protocol::header const& h, bool replacing) {
         ctx_->writer.drop(old->serial());
         old->post_replaced();
     }
-    // The link's life is a child of the session: an exception in it fails that link alone.
-    auto const ex = created->executor();
-    links_.spawn(ex, created, created->life(), [](std::shared_ptr<link>& l, std::exception_ptr error) {
-        if (error) l->failed_with(error);
-    });
+    created->start(links_);  // its pair, children of the session
 }
 
 asio::awaitable<bool> session::wait_for_upstream_room() {
@@ -352,6 +365,8 @@ void session::cut_fullest_links(std::shared_ptr<link> const& target) {
     links_.for_each([&](std::shared_ptr<link> const& l) {
         if (l->pending_bytes() > 0) candidates.push_back(l);
     });
+    std::sort(candidates.begin(), candidates.end());  // each link is there once per pump: once will do
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
     std::sort(candidates.begin(), candidates.end(),
               [](auto const& a, auto const& b) { return a->pending_bytes() > b->pending_bytes(); });
     std::size_t session_bytes = ctx_->downstream.used();

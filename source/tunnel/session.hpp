@@ -51,8 +51,8 @@ public:
     void stop();
 
     std::shared_ptr<session_context> const& context() const { return ctx_; }
-    // Links still running (open, opening or flushing).
-    std::size_t running_links() const { return links_.size(); }
+    // Links still running (opening, open or flushing).
+    std::size_t running_links() const;
 
 private:
     boost::asio::awaitable<void> read_loop(transport::ws_connection& ws);
@@ -60,8 +60,9 @@ private:
     boost::asio::awaitable<void> close_on_stop(transport::ws_connection& ws);
     // Pings a quiet runner at half the keepalive timeout; drops one silent for all of it.
     boost::asio::awaitable<void> keepalive(transport::ws_connection& ws);
-    // Acts on one runner frame; returns the link that took DATA (its bound is checked next).
-    std::shared_ptr<link> dispatch(protocol::message const& message);
+    // Acts on one runner frame (raw: its bytes, which DATA may take); returns the link that took
+    // DATA (its bound is checked next).
+    std::shared_ptr<link> dispatch(protocol::message const& message, protocol::frame_bytes& raw);
     void refuse_connect(protocol::header const& h, bool replacing, std::string const& why);
     void open_link(protocol::header const& h, bool replacing);
     // false when the runner made no room for keepalive_timeout: it stopped reading.
@@ -83,6 +84,7 @@ private:
     // A stop request, held until the closer takes it (it may come before the closer waits).
     boost::asio::experimental::channel<void(boost::system::error_code)> stop_requests_;
     std::string end_reason_;
+    bool read_paused_ = false;  // the read loop waits for room in a budget
 };
 
 }  // namespace tunnel

@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
+#include <atomic>
 #include <memory>
 
 #include "protocol/frame.hpp"
@@ -39,6 +40,9 @@ public:
     byte_account downstream;
     // Bytes waiting for the WebSocket: queued frames and owed replies (--write-queue).
     byte_account upstream;
+    // Links alive (opening, open or flushing): each counts itself from construction to
+    // destruction, on whichever thread that ends.
+    std::atomic<std::size_t> links{0};
 
     // ---- on the session's strand ----
     transport::frame_writer writer;

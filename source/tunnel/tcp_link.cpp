@@ -2,7 +2,6 @@
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
@@ -36,18 +35,109 @@ bool would_block(error_code ec) { return ec == asio::error::would_block || ec ==
 tcp_link::tcp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port)
     : link(std::move(ctx), client_id, port, protocol::proto::tcp), socket_(executor_) {}
 
-asio::awaitable<void> tcp_link::run() {
-    if (state_.closed()) co_return;  // replaced before it started
-    bool const opened = co_await open_and_answer();
-    if (!opened) co_return;
-    // The pair, for the connection's whole life. Either ends when the link is closed (the other
-    // then sees the closed socket); an exception in one cancels the other and fails the link.
-    auto [order, up_error, down_error] =
-        co_await asio::experimental::make_parallel_group(asio::co_spawn(executor_, pump_up(), asio::deferred),
-                                                         asio::co_spawn(executor_, pump_down(), asio::deferred))
-            .async_wait(asio::experimental::wait_for_one_error(), asio::deferred);
-    if (up_error) std::rethrow_exception(up_error);
-    if (down_error) std::rethrow_exception(down_error);
+// The pair ends when the link is closed: each then sees the closed socket, or its queue's end.
+// (Each pump is one coroutine frame for the connection's life: what they call only for a while,
+// opening, flushing, waiting for room, has frames of its own that go when they return.)
+asio::awaitable<void> tcp_link::pump_up() {
+    co_await asio::this_coro::throw_if_cancelled(false);  // cancelled waits return, not throw
+    bool opened = false;
+    if (!state_.closed()) opened = co_await open_and_answer();  // (closed: replaced before it began)
+    bool readable = false;  // the last read filled its buffer: more may be waiting
+    while (opened && !state_.closed()) {
+        if (readable) {
+            // Read again without a trip through the reactor (a wait costs an epoll_ctl and an
+            // epoll_wait), after the other work of this thread (the WebSocket's writer) has run.
+            co_await asio::post(executor_, asio::deferred);
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (state_.closed() || cancelled(cs)) break;
+        } else {
+            // (A wait, not a read: an idle connection holds no buffer while it waits.)
+            auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
+            if (wec || state_.closed()) break;  // closed, or the session is ending
+        }
+        if (!state_.silent() && ctx_->upstream.full()) {
+            // (GCC 12 miscompiles co_await inside a condition: bind the result first.)
+            bool const room = co_await wait_for_upstream_room();
+            if (!room) break;  // the link is over
+        }
+        // Read as much as the socket holds, up to a whole frame, straight behind the header room.
+        transport::frame_bytes frame(protocol::header_size + protocol::max_data_payload);
+        error_code ec;
+        auto const payload = asio::buffer(frame.data() + protocol::header_size, protocol::max_data_payload);
+        std::size_t const n = socket_.read_some(payload, ec);
+        if (would_block(ec)) {
+            readable = false;  // drained: wait for more
+            continue;
+        }
+        if (ec == asio::error::eof) {
+            // The service closed: what it sent has gone up already; tell the runner, then flush.
+            local_eof_ = true;
+            apply(state_.local_eof());
+            if (linger_) linger_->cancel();  // a linger wait for this EOF ends now
+            break;
+        }
+        if (ec) {
+            on_local_error(ec);
+            break;
+        }
+        readable = n == protocol::max_data_payload;
+        if (state_.silent()) continue;  // the runner has let go of this stream: discard
+        if (n <= small_read) {
+            // A small read gets a buffer of its own size: queued frames hold little more than they
+            // carry (the upstream budget counts what they hold).
+            auto const end = frame.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + n);
+            frame = transport::frame_bytes(frame.begin(), end);
+        } else {
+            frame.resize(protocol::header_size + n);
+        }
+        protocol::write_header(frame.data(),
+                               protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
+        bump(stats_.bytes_up, n);
+        send_data(std::move(frame));
+        }
+    pump_ended(co_await asio::this_coro::cancellation_state);
+}
+
+asio::awaitable<void> tcp_link::pump_down() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    for (;;) {
+        if (state_.closed()) break;
+        if (pending_.empty() || !opened_) {  // (a CLOSE while connecting leaves it flushing, unopened)
+            if (opened_ && state_.phase() == link_phase::flushing) {
+                co_await finish_flush();
+                break;
+            }
+            auto const before = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cancelled(before)) break;
+            co_await downstream_wake_.wait();  // bytes came, or the state moved on (opened)
+            auto const cs = co_await asio::this_coro::cancellation_state;
+            if (cancelled(cs)) break;
+            continue;
+        }
+        // A service that keeps up takes the bytes at once: no wait, no timer, no wake-up. Only
+        // when its socket is full does the pump wait, for room and not with bytes in flight, so
+        // that closing the link may drop the queue at any time.
+        // (The buffers are this thread's: only used between here and write_some, not in the frame
+        // that every idle connection keeps.)
+        thread_local std::array<asio::const_buffer, max_gather> buffers;
+        error_code ec;
+        auto const count = pending_.gather(buffers);
+        std::size_t const n = socket_.write_some(std::span<asio::const_buffer const>(buffers.data(), count), ec);
+        if (would_block(ec)) {
+            ec = co_await wait_writable();
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (state_.closed() || cancelled(cs)) break;
+            if (!ec) continue;
+        }
+        if (ec) {
+            on_local_error(ec);
+            break;
+        }
+        bump(stats_.bytes_down, n);
+        pending_.consume(n);
+        downstream_.release(n);
+    }
+    pump_ended(co_await asio::this_coro::cancellation_state);
 }
 
 asio::awaitable<bool> tcp_link::open_and_answer() {
@@ -65,6 +155,7 @@ asio::awaitable<bool> tcp_link::open_and_answer() {
     apply(effects);
     if (state_.closed()) co_return false;
     if (effects.send_connected) log_opened();
+    downstream_wake_.notify();  // DATA that came while connecting may go now
     co_return true;
 }
 
@@ -108,99 +199,7 @@ asio::awaitable<std::string> tcp_link::open_local() {
     co_return "connect to port " + std::to_string(port_) + " failed: " + reasons;
 }
 
-asio::awaitable<void> tcp_link::pump_up() {
-    co_await asio::this_coro::throw_if_cancelled(false);
-    bool readable = false;  // the last read filled its buffer: more may be waiting
-    while (!state_.closed()) {
-        if (readable) {
-            // Read again without a trip through the reactor (a wait costs an epoll_ctl and an
-            // epoll_wait), after the other work of this thread (the WebSocket's writer) has run.
-            co_await asio::post(executor_, asio::deferred);
-            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
-            if (state_.closed() || cancelled(cs)) co_return;
-        } else {
-            // (A wait, not a read: an idle connection holds no buffer while it waits.)
-            auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
-            if (wec || state_.closed()) co_return;  // closed, or the session is ending
-        }
-        if (!state_.silent() && ctx_->upstream.full()) {
-            // (GCC 12 miscompiles co_await inside a condition: bind the result first.)
-            bool const room = co_await wait_for_upstream_room();
-            if (!room) co_return;  // the link is over
-        }
-        // Read as much as the socket holds, up to a whole frame, straight behind the header room.
-        transport::frame_bytes frame(protocol::header_size + protocol::max_data_payload);
-        error_code ec;
-        auto const payload = asio::buffer(frame.data() + protocol::header_size, protocol::max_data_payload);
-        std::size_t const n = socket_.read_some(payload, ec);
-        if (would_block(ec)) {
-            readable = false;  // drained: wait for more
-            continue;
-        }
-        if (ec == asio::error::eof) {
-            // The service closed: what it sent has gone up already; tell the runner, then flush.
-            local_eof_ = true;
-            apply(state_.local_eof());
-            if (linger_) linger_->cancel();  // a linger wait for this EOF ends now
-            co_return;
-        }
-        if (ec) {
-            on_local_error(ec);
-            co_return;
-        }
-        readable = n == protocol::max_data_payload;
-        if (state_.silent()) continue;  // the runner has let go of this stream: discard
-        if (n <= small_read) {
-            // A small read gets a buffer of its own size: queued frames hold little more than they
-            // carry (the upstream budget counts what they hold).
-            auto const end = frame.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + n);
-            frame = transport::frame_bytes(frame.begin(), end);
-        } else {
-            frame.resize(protocol::header_size + n);
-        }
-        protocol::write_header(frame.data(),
-                               protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
-        bump(stats_.bytes_up, n);
-        send_data(std::move(frame));
-    }
-}
 
-asio::awaitable<void> tcp_link::pump_down() {
-    co_await asio::this_coro::throw_if_cancelled(false);
-    std::array<asio::const_buffer, max_gather> buffers;
-    for (;;) {
-        if (state_.closed()) co_return;
-        if (pending_.empty()) {
-            if (state_.phase() == link_phase::flushing) {
-                co_await finish_flush();
-                co_return;
-            }
-            co_await downstream_wake_.wait();  // bytes came, or the state moved on
-            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
-            if (cancelled(cs)) co_return;
-            continue;
-        }
-        // A service that keeps up takes the bytes at once: no wait, no timer, no wake-up. Only
-        // when its socket is full does the pump wait, for room and not with bytes in flight, so
-        // that closing the link may drop the queue at any time.
-        error_code ec;
-        auto const count = pending_.gather(buffers);
-        std::size_t const n = socket_.write_some(std::span<asio::const_buffer const>(buffers.data(), count), ec);
-        if (would_block(ec)) {
-            ec = co_await wait_writable();
-            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
-            if (state_.closed() || cancelled(cs)) co_return;
-            if (!ec) continue;
-        }
-        if (ec) {
-            on_local_error(ec);
-            co_return;
-        }
-        bump(stats_.bytes_down, n);
-        pending_.consume(n);
-        downstream_.release(n);
-    }
-}
 
 asio::awaitable<error_code> tcp_link::wait_writable() {
     if (state_.phase() != link_phase::flushing) {

@@ -1,7 +1,7 @@
 #pragma once
 // One TCP client_id: a local connection to 127.0.0.1:port (or [::1]:port) and the coroutine pair
-// that pumps it for its whole life: pump_up (local -> DATA frames for the WebSocket writer) and
-// pump_down (the runner's bytes -> local), co_spawn'd together once the connection is open.
+// that pumps it for its whole life: pump_up (opens the connection, then local -> DATA frames for
+// the WebSocket writer) and pump_down (the runner's bytes -> local, once it is open).
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -17,7 +17,8 @@ public:
     tcp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port);
 
 private:
-    boost::asio::awaitable<void> run() override;
+    boost::asio::awaitable<void> pump_up() override;
+    boost::asio::awaitable<void> pump_down() override;
     void begin_flush() override { downstream_wake_.notify(); }
     void close_socket() override;
 
@@ -26,8 +27,6 @@ private:
     boost::asio::awaitable<std::string> open_local();  // empty on success, else the reason
     boost::asio::awaitable<boost::system::error_code> connect_within(boost::asio::ip::tcp::endpoint const& endpoint,
                                                                      boost::asio::steady_timer& deadline);
-    boost::asio::awaitable<void> pump_up();
-    boost::asio::awaitable<void> pump_down();
     // Waits until the socket takes more; bounded by the stall timeout once nobody waits for the
     // stream (flushing).
     boost::asio::awaitable<boost::system::error_code> wait_writable();

@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -49,42 +47,149 @@ error_code udp_link::open_socket(asio::ip::address const& address) {
     return ec;
 }
 
-asio::awaitable<void> udp_link::run() {
-    if (state_.closed()) co_return;  // replaced before it started
+bool udp_link::open() {
     if (auto ec = open_socket(asio::ip::address_v4::loopback())) {
         std::string const reason = "udp socket to port " + std::to_string(port_) + " failed: " + ec.message();
         log_info("connect failed", {{"client_id", client_id_}, {"port", port_}, {"reason", reason}});
         apply(state_.open_failed(), reason);
-        co_return;
+        return false;
     }
     auto const effects = state_.opened();
+    opened_ = !state_.closed();
     apply(effects);
-    if (state_.closed()) co_return;
-    opened_ = true;
+    if (!opened_ || state_.closed()) return false;
     log_opened();
-    auto [order, up_error, down_error] =
-        co_await asio::experimental::make_parallel_group(asio::co_spawn(executor_, pump_up(), asio::deferred),
-                                                         asio::co_spawn(executor_, pump_down(), asio::deferred))
-            .async_wait(asio::experimental::wait_for_one_error(), asio::deferred);
-    if (up_error) std::rethrow_exception(up_error);
-    if (down_error) std::rethrow_exception(down_error);
+    downstream_wake_.notify();  // datagrams that came meanwhile may go now
+    return true;
 }
 
-void udp_link::deliver(std::span<std::uint8_t const> payload) {
+// (Each pump is one coroutine frame for the flow's life.)
+asio::awaitable<void> udp_link::pump_up() {
+    co_await asio::this_coro::throw_if_cancelled(false);  // cancelled waits return, not throw
+    bool const opened = !state_.closed() && open();  // (closed: replaced before it began)
+    int burst = 0;
+    while (opened && !state_.closed()) {
+        if (!state_.silent() && ctx_->upstream.full()) {
+            bool const room = co_await wait_for_upstream_room();  // (not inside a condition: GCC 12)
+            if (!room) break;
+        }
+        // Reads until the socket is empty, and only then waits: datagrams that queued up while
+        // the flow was busy cost one call each, and leave in one writer batch. After a burst, the
+        // thread's other work (the WebSocket's writer, other flows) runs first. The wait costs an
+        // epoll_ctl (Asio's async_wait is never speculative); a zero-length peek would cost a
+        // second EAGAIN read instead, and reading with an async receive would need a buffer per
+        // flow held while it waits.
+        if (burst == max_burst) {
+            burst = 0;
+            co_await asio::post(executor_, asio::deferred);
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (state_.closed() || cancelled(cs)) break;
+        }
+        error_code ec;
+        auto frame = receive_frame(ec);
+        if (would_block(ec)) {
+            burst = 0;
+            auto [wec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cancelled(cs)) break;
+            if (wec == asio::error::operation_aborted) continue;  // moved to the other loopback, or closed
+            if (!wec) continue;
+            ec = wec;
+        }
+        if (!socket_.is_open() || ec == asio::error::bad_descriptor) {
+            // No socket: the flow closed it, or (never expected) something else did: end the flow
+            // rather than spin on bad_descriptor.
+            if (state_.closed()) break;
+            log_info("udp socket lost", {{"client_id", client_id_}, {"port", port_}, {"reason", ec.message()}});
+            apply(state_.failed());
+            break;
+        }
+        if (ec == asio::error::connection_refused) on_refused();
+        if (ec) {
+            if (!is_transient(ec)) log_debug("udp receive failed", {{"client_id", client_id_}, {"reason", ec.message()}});
+            continue;
+        }
+        ++burst;
+        touch();
+        if (!heard_back_) {
+            heard_back_ = true;
+            last_sent_ = {};
+        }
+        if (state_.silent()) continue;
+        ++datagrams_up_;
+        bump(stats_.bytes_up, frame.size() - protocol::header_size);
+        send_data(std::move(frame));
+    }
+    pump_ended(co_await asio::this_coro::cancellation_state);
+}
+
+asio::awaitable<void> udp_link::pump_down() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto const idle_timeout = ctx_->config.udp_idle_timeout;
+    while (!state_.closed()) {
+        if (!opened_) {  // opening: what comes waits
+            co_await downstream_wake_.wait_until(std::chrono::steady_clock::time_point::max());
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cancelled(cs)) break;
+            continue;
+        }
+        if (pending_.empty()) {
+            // After the runner's CLOSE, the queued datagrams are out: the flow is over.
+            if (state_.phase() == link_phase::flushing) {
+                apply(state_.flushed());
+                break;
+            }
+            auto const idle_at = last_activity_ + idle_timeout;  // (datagrams either way move it)
+            if (std::chrono::steady_clock::now() >= idle_at) {
+                log_info("udp flow idle", {{"client_id", client_id_}, {"port", port_}});
+                apply(state_.failed());
+                break;
+            }
+            auto const before = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cancelled(before)) break;
+            co_await downstream_wake_.wait_until(idle_at);
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cancelled(cs)) break;
+            continue;
+        }
+        // Sent without waiting while the socket takes them; only a full socket buffer waits.
+        auto const datagram = pending_.front().data();
+        remember_for_resend(datagram);
+        error_code ec;
+        socket_.send(asio::buffer(datagram.data(), datagram.size()), 0, ec);
+        if (would_block(ec)) {
+            auto [wec] = co_await socket_.async_wait(udp::socket::wait_write, use_tuple);
+            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
+            if (cancelled(cs)) break;
+            continue;  // (aborted: closed, or moved to the other loopback; the loop looks again)
+        }
+        auto const size = datagram.size();
+        if (!ec) {
+            ++datagrams_down_;
+            bump(stats_.bytes_down, size);
+        }
+        if (ec == asio::error::connection_refused) on_refused();
+        pending_.pop_front();  // sent, or lost as UDP may
+        downstream_.release(size);
+    }
+    pump_ended(co_await asio::this_coro::cancellation_state);
+}
+
+void udp_link::deliver(chunk_queue::chunk datagram) {
     if (!state_.accepts_data()) {
-        downstream_.release(payload.size());
+        downstream_.release(datagram.size());
         return;
     }
     touch();
     if (downstream_.held() > ctx_->config.conn_buffer) {
         ++dropped_;  // UDP must not hold the tunnel: drop like a full socket buffer would
-        downstream_.release(payload.size());
+        downstream_.release(datagram.size());
         return;
     }
-    link::deliver(payload);
+    link::deliver(std::move(datagram));
 }
 
-void udp_link::remember_for_resend(chunk_queue::chunk const& datagram) {
+void udp_link::remember_for_resend(std::span<std::uint8_t const> datagram) {
     if (heard_back_) return;
     last_sent_.assign(datagram.begin(), datagram.end());
     resent_ = false;
@@ -119,105 +224,7 @@ transport::frame_bytes udp_link::receive_frame(error_code& ec) {
     return frame;
 }
 
-asio::awaitable<void> udp_link::pump_up() {
-    co_await asio::this_coro::throw_if_cancelled(false);
-    int burst = 0;
-    while (!state_.closed()) {
-        if (!state_.silent() && ctx_->upstream.full()) {
-            bool const room = co_await wait_for_upstream_room();  // (not inside a condition: GCC 12)
-            if (!room) co_return;
-        }
-        // Reads until the socket is empty, and only then waits: datagrams that queued up while
-        // the flow was busy cost one call each, and leave in one writer batch. After a burst, the
-        // thread's other work (the WebSocket's writer, other flows) runs first. The wait costs an
-        // epoll_ctl (Asio's async_wait is never speculative); a zero-length peek would cost a
-        // second EAGAIN read instead, and reading with an async receive would need a buffer per
-        // flow held while it waits.
-        if (burst == max_burst) {
-            burst = 0;
-            co_await asio::post(executor_, asio::deferred);
-            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
-            if (state_.closed() || cancelled(cs)) co_return;
-        }
-        error_code ec;
-        auto frame = receive_frame(ec);
-        if (would_block(ec)) {
-            burst = 0;
-            auto [wec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
-            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
-            if (cancelled(cs)) co_return;
-            if (wec == asio::error::operation_aborted) continue;  // moved to the other loopback, or closed
-            if (!wec) continue;
-            ec = wec;
-        }
-        if (!socket_.is_open() || ec == asio::error::bad_descriptor) {
-            // No socket: the flow closed it, or (never expected) something else did: end the flow
-            // rather than spin on bad_descriptor.
-            if (state_.closed()) co_return;
-            log_info("udp socket lost", {{"client_id", client_id_}, {"port", port_}, {"reason", ec.message()}});
-            apply(state_.failed());
-            co_return;
-        }
-        if (ec == asio::error::connection_refused) on_refused();
-        if (ec) {
-            if (!is_transient(ec)) log_debug("udp receive failed", {{"client_id", client_id_}, {"reason", ec.message()}});
-            continue;
-        }
-        ++burst;
-        touch();
-        if (!heard_back_) {
-            heard_back_ = true;
-            last_sent_ = {};
-        }
-        if (state_.silent()) continue;
-        ++datagrams_up_;
-        bump(stats_.bytes_up, frame.size() - protocol::header_size);
-        send_data(std::move(frame));
-    }
-}
 
-asio::awaitable<void> udp_link::pump_down() {
-    co_await asio::this_coro::throw_if_cancelled(false);
-    auto const idle_timeout = ctx_->config.udp_idle_timeout;
-    while (!state_.closed()) {
-        if (pending_.empty()) {
-            // After the runner's CLOSE, the queued datagrams are out: the flow is over.
-            if (state_.phase() == link_phase::flushing) {
-                apply(state_.flushed());
-                co_return;
-            }
-            auto const idle_at = last_activity_ + idle_timeout;  // (datagrams either way move it)
-            if (std::chrono::steady_clock::now() >= idle_at) {
-                log_info("udp flow idle", {{"client_id", client_id_}, {"port", port_}});
-                apply(state_.failed());
-                co_return;
-            }
-            co_await downstream_wake_.wait_until(idle_at);
-            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
-            if (cancelled(cs)) co_return;
-            continue;
-        }
-        // Sent without waiting while the socket takes them; only a full socket buffer waits.
-        auto const& datagram = pending_.front();
-        remember_for_resend(datagram);
-        error_code ec;
-        socket_.send(asio::buffer(datagram), 0, ec);
-        if (would_block(ec)) {
-            auto [wec] = co_await socket_.async_wait(udp::socket::wait_write, use_tuple);
-            auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
-            if (cancelled(cs)) co_return;
-            continue;  // (aborted: closed, or moved to the other loopback; the loop looks again)
-        }
-        auto const size = datagram.size();
-        if (!ec) {
-            ++datagrams_down_;
-            bump(stats_.bytes_down, size);
-        }
-        if (ec == asio::error::connection_refused) on_refused();
-        pending_.pop_front();  // sent, or lost as UDP may
-        downstream_.release(size);
-    }
-}
 
 void udp_link::close_socket() {
     error_code ignored;

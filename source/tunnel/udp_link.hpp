@@ -19,18 +19,18 @@ public:
     udp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id, std::uint16_t port);
 
 private:
-    boost::asio::awaitable<void> run() override;
+    boost::asio::awaitable<void> pump_up() override;  // opens the socket first
+    boost::asio::awaitable<void> pump_down() override;
     // Drops what the buffer cannot take, like a full socket buffer would.
-    void deliver(std::span<std::uint8_t const> payload) override;
+    void deliver(chunk_queue::chunk datagram) override;
     void begin_flush() override { downstream_wake_.notify(); }
     void close_socket() override;
 
-    boost::asio::awaitable<void> pump_up();
+    bool open();  // true once the socket is connected; else ERROR was sent
     // The next datagram as a DATA frame; empty with ec set when there is none.
     transport::frame_bytes receive_frame(boost::system::error_code& ec);
-    boost::asio::awaitable<void> pump_down();
     boost::system::error_code open_socket(boost::asio::ip::address const& address);
-    void remember_for_resend(chunk_queue::chunk const& datagram);
+    void remember_for_resend(std::span<std::uint8_t const> datagram);
     void on_refused();
     void touch() { last_activity_ = std::chrono::steady_clock::now(); }
 

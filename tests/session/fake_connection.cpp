@@ -48,6 +48,16 @@ asio::awaitable<boost::system::error_code> fake_connection::read(boost::beast::f
     co_return boost::system::error_code{};
 }
 
+asio::awaitable<boost::system::error_code> fake_connection::read_message(protocol::frame_bytes& message,
+                                                                          bool& is_binary) {
+    boost::beast::flat_buffer buffer;
+    auto const ec = co_await read(buffer, is_binary);
+    if (ec) co_return ec;
+    auto const* data = static_cast<std::uint8_t const*>(buffer.data().data());
+    message.insert(message.end(), data, data + buffer.size());
+    co_return ec;
+}
+
 asio::awaitable<boost::system::error_code> fake_connection::write(asio::const_buffer message,
                                                                    transport::ws_message) {
     while (hold_ && !*aborted_) {

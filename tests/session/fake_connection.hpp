@@ -37,6 +37,8 @@ public:
     // ---- ws_connection ----
     boost::asio::awaitable<boost::system::error_code> read(boost::beast::flat_buffer& buffer,
                                                            bool& is_binary) override;
+    boost::asio::awaitable<boost::system::error_code> read_message(protocol::frame_bytes& message,
+                                                                   bool& is_binary) override;
     boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer message,
                                                             transport::ws_message kind) override;
     boost::asio::awaitable<boost::system::error_code> write_frames(

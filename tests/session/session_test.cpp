@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
@@ -51,21 +52,26 @@ std::size_t count_frames(fake_connection const& ws, msg_type type, std::uint32_t
     return n;
 }
 
-// A link that opens at once, keeps the DATA it is given (counted, unwritten), and throws when
-// the first DATA has arrived: an internal failure in the middle of a connection.
+// A link that opens at once, keeps the DATA it is given (counted, unwritten), and whose upstream
+// pump throws when the first DATA has arrived: an internal failure in the middle of a connection.
 class throwing_link final : public tunnel::link {
 public:
     throwing_link(std::shared_ptr<session_context> ctx, protocol::header const& h)
         : link(std::move(ctx), h.client_id, h.port, protocol::proto::tcp), data_came_(executor_) {}
 
 private:
-    asio::awaitable<void> run() override {
+    asio::awaitable<void> pump_up() override {
         apply(state_.opened());
         while (!got_data_ && !state_.closed()) co_await data_came_.wait();
         throw std::runtime_error("scripted failure in a link");
     }
-    void deliver(std::span<std::uint8_t const> payload) override {
-        link::deliver(payload);  // queued, never written
+    asio::awaitable<void> pump_down() override {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        while (!state_.closed()) co_await downstream_wake_.wait();  // (closed by the failure)
+        pump_ended(co_await asio::this_coro::cancellation_state);
+    }
+    void deliver(chunk_queue::chunk data) override {
+        link::deliver(std::move(data));  // queued, never written
         got_data_ = true;
         data_came_.notify();
     }
