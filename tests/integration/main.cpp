@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "log/logging.hpp"
+#include "skip_report.hpp"
 
 namespace {
 // Each test process gets a network namespace of its own when it may make one (as root, as CI
@@ -46,3 +47,5 @@ struct test_process_setup {
     }
 };
 BOOST_TEST_GLOBAL_FIXTURE(test_process_setup);
+using tunnel::test::skip_report;
+BOOST_TEST_GLOBAL_FIXTURE(skip_report);
