@@ -24,7 +24,7 @@ namespace {
 void expect_exit_2(std::vector<std::string> args, std::string const& mention,
                    std::map<std::string, std::string> env = {}) {
     client_process client(args, env);
-    auto const code = client.wait_exit_blocking(5s);
+    auto const code = client.wait_exit_blocking(10s);
     BOOST_REQUIRE_MESSAGE(code.has_value(), "tunnel-client did not exit on bad input");
     BOOST_TEST(*code == 2);
     auto const log = client.log();
@@ -68,11 +68,11 @@ BOOST_AUTO_TEST_CASE(bad_input_exits_2_naming_the_problem) {
 
 BOOST_AUTO_TEST_CASE(help_and_version_exit_0) {
     client_process help({"--help"});
-    BOOST_TEST(help.wait_exit_blocking(5s).value_or(-1) == 0);
+    BOOST_TEST(help.wait_exit_blocking(10s).value_or(-1) == 0);
     BOOST_TEST(help.log().find("--runner-url") != std::string::npos);
     BOOST_TEST(help.log().find("KOHAKURIVER_CONTAINER_ID") != std::string::npos);
     client_process version({"--version"});
-    BOOST_TEST(version.wait_exit_blocking(5s).value_or(-1) == 0);
+    BOOST_TEST(version.wait_exit_blocking(10s).value_or(-1) == 0);
     BOOST_TEST(version.log().find(TUNNEL_VERSION) != std::string::npos);
 }
 
@@ -97,7 +97,7 @@ BOOST_AUTO_TEST_CASE(command_line_beats_environment) {
                            {"LOG_LEVEL", "not-a-level"},
                            {"MAX_RECONNECT", "2"}});
     // LOG_LEVEL is bad, so this must fail... unless the flag wins: give it on the command line.
-    auto const code = client.wait_exit_blocking(3s);
+    auto const code = client.wait_exit_blocking(10s);
     BOOST_TEST(code.value_or(-1) == 2);
     client_process fixed({"--container-id", "from-flag", "--log-level", "info"},
                          {{"RUNNER_URL", "ws://127.0.0.1:" + std::to_string(listener.port())},

@@ -303,9 +303,9 @@ BOOST_AUTO_TEST_CASE(close_frame_then_silence_client_drops_the_socket_and_redial
             auto const redial =
                 std::chrono::duration_cast<std::chrono::milliseconds>(*second_dial - *close_sent);
             BOOST_TEST_MESSAGE("second dial " << redial.count() << " ms after the close frame");
-            BOOST_TEST((redial < 4s),
+            BOOST_TEST((redial < scaled_for_build(4s)),
                        "the client dialed again " << redial.count() << " ms after the close frame");
-            co_await wait_until([&] { return first_dropped.has_value(); }, 2s,
+            co_await wait_until([&] { return first_dropped.has_value(); }, scaled_for_build(2s),
                                 "the client to drop the first connection");
         },
         45s);
