@@ -5,13 +5,12 @@
 #include <boost/test/unit_test.hpp>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 
 #include "harness.hpp"
+#include "memory_cgroup.hpp"
 #include "runner/forwarder.hpp"
 #include "temp_dir.hpp"
 
@@ -164,28 +163,11 @@ BOOST_AUTO_TEST_CASE(text_log_lines_have_timestamp_level_and_fields) {
     BOOST_TEST(client.log().find("container_id=c1") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(session_buffer_follows_the_memory_limit_of_its_cgroup) {
-    // A real memory cgroup with a 256 MiB limit (v1 memory controller, or v2 with memory enabled
-    // at the root): the default --session-buffer becomes an eighth of it.
-    namespace fs = std::filesystem;
-    std::string dir, limit_file;
-    if (fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {
-        dir = "/sys/fs/cgroup/memory/tunnel-client-test-" + std::to_string(::getpid());
-        limit_file = "memory.limit_in_bytes";
-    } else if (fs::exists("/sys/fs/cgroup/cgroup.controllers")) {
-        std::ofstream("/sys/fs/cgroup/cgroup.subtree_control") << "+memory";
-        dir = "/sys/fs/cgroup/tunnel-client-test-" + std::to_string(::getpid());
-        limit_file = "memory.max";
-    }
-    BOOST_REQUIRE_MESSAGE(!dir.empty(), "no memory cgroup controller mounted under /sys/fs/cgroup");
-    std::error_code ec;
-    fs::create_directory(dir, ec);
-    BOOST_REQUIRE_MESSAGE(!ec, "cannot create " << dir << " (run as root, as CI does): " << ec.message());
-    struct remove_dir {
-        std::string path;
-        ~remove_dir() { ::rmdir(path.c_str()); }
-    } cleanup{dir};
-    { std::ofstream(dir + "/" + limit_file) << (256 * 1024 * 1024); }
+BOOST_AUTO_TEST_CASE(session_buffer_follows_the_memory_limit_of_its_cgroup,
+                     *boost::unit_test::precondition(memory_cgroup::available)) {
+    // A real memory cgroup with a 256 MiB limit: the default --session-buffer becomes an eighth of it.
+    memory_cgroup cgroup(256 * 1024 * 1024);
+    auto const& dir = cgroup.path();
 
     auto args = client_args(unused_tcp_port(), "c1", {"--log-level", "debug"});
     std::vector<std::string> wrapper{"-c", "echo $$ > " + dir + "/cgroup.procs && exec \"$0\" \"$@\"", client_path()};
