@@ -1,6 +1,7 @@
 // The control endpoint with the real binary: `status` (table and JSON, checked field by field
 // against known byte counts), `health` in each state, one instance per container id (exit 4,
-// --replace, a killed instance's name), and what the endpoint does with bad requests.
+// --replace, a killed instance's name), and what the endpoint does with bad requests and with
+// another user's.
 
 #include <unistd.h>
 
