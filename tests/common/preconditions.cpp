@@ -2,7 +2,6 @@
 
 #include <sched.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,15 +23,6 @@ bool ipv6_loopback_is_up() {
     probe.open(asio::ip::udp::v6(), ec);
     if (!ec) probe.bind({asio::ip::address_v6::loopback(), 0}, ec);
     return !ec;
-}
-
-bool has_own_network_namespace() {
-    // The namespace the parent (ctest, a shell) runs in is not this process's to change.
-    struct ::stat own = {};
-    struct ::stat parent = {};
-    std::string const parent_ns = "/proc/" + std::to_string(::getppid()) + "/ns/net";
-    if (::stat("/proc/self/ns/net", &own) != 0 || ::stat(parent_ns.c_str(), &parent) != 0) return false;
-    return own.st_ino != parent.st_ino || own.st_dev != parent.st_dev;
 }
 
 std::optional<std::string> private_mount_namespace_refused() {

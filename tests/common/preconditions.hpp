@@ -23,8 +23,6 @@ precondition_result tinyproxy_installed(boost::unit_test::test_unit_id);
 
 // The facts behind them, for tests that combine them.
 bool ipv6_loopback_is_up();
-// main.cpp gave this process a network namespace of its own (it may then change lo).
-bool has_own_network_namespace();
 // Why a process here cannot have a mount namespace of its own with private propagation (which
 // mounts need so as not to show up outside it), or nullopt when it can. Tried in a child process.
 // Fails where / is not a mount point, as in a plain chroot.

@@ -9,8 +9,10 @@
 #include <csignal>
 #include <fstream>
 #include <optional>
+#include <unistd.h>
 
 #include "harness.hpp"
+#include "own_network.hpp"
 #include "preconditions.hpp"
 #include "runner/forwarder.hpp"
 
@@ -50,9 +52,11 @@ public:
     }
     bool active() const { return active_; }
 
+    static constexpr char const* setting = "/proc/sys/net/ipv6/conf/lo/disable_ipv6";
+
 private:
     static bool write(char const* value) {
-        std::ofstream out("/proc/sys/net/ipv6/conf/lo/disable_ipv6");
+        std::ofstream out(setting);
         out << value;
         out.flush();
         return static_cast<bool>(out);
@@ -62,10 +66,15 @@ private:
 
 // A loopback without IPv6 is there already, or this process may take ::1 off its own.
 precondition_result loopback_without_ipv6_possible(boost::unit_test::test_unit_id) {
-    precondition_result r(!ipv6_loopback_is_up() || has_own_network_namespace());
-    if (!r)
-        r.message() << "::1 is up and this process shares its network namespace (made only as root), "
-                       "so it cannot take IPv6 off loopback";
+    if (!ipv6_loopback_is_up()) return true;
+    precondition_result r(false);
+    if (!has_own_network_namespace())
+        r.message() << "::1 is up and this process shares its network namespace (made as root, or in a "
+                       "user namespace), so it cannot take IPv6 off loopback";
+    else if (::access(ipv6_loopback_off::setting, W_OK) != 0)
+        r.message() << "::1 is up and " << ipv6_loopback_off::setting << " is not writable here (not root)";
+    else
+        return true;
     return r;
 }
 }  // namespace
