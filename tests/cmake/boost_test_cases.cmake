@@ -8,7 +8,8 @@
 # Skipped, or Failed when TUNNEL_TESTS_NO_SKIP is set in ctest's environment (a run that must not
 # skip anything). Each entry has the ctest labels TARGET and the case's Boost.Test labels (its
 # suites' too); the labels named in one_at_a_time are also a RESOURCE_LOCK: cases with such a
-# label never run at the same time as each other. A case disabled by default is DISABLED.
+# label never run at the same time as each other. A case disabled by default (or in a suite that
+# is) is DISABLED.
 #
 # The listing is kept in listing_file and taken again when the executable is newer.
 
@@ -19,7 +20,8 @@ cmake_policy(VERSION 3.25)  # (ctest reads this with no policies set)
 # disabled; the module's label is its name alone) and each is followed by the edge from its parent,
 # tu2 -> tu65536; (dependencies are edges with attributes, not read here).
 function(_boost_test_case_commands target executable listing timeout one_at_a_time out_var)
-    string(REPLACE ";" "" listing "${listing}")  # (each line ends with one; lines become the list)
+    # DOT ends statements with ';': without them, the lines become a CMake list.
+    string(REPLACE ";" "" listing "${listing}")
     string(REPLACE "\n" ";" lines "${listing}")
     set(ids)
     foreach(line IN LISTS lines)
@@ -51,10 +53,14 @@ function(_boost_test_case_commands target executable listing timeout one_at_a_ti
         endif()
         set(unit "${name_${id}}")
         set(labels ${target} ${labels_${id}})
+        set(enabled ${enabled_${id}})
         set(up ${parent_${id}})
         while(DEFINED parent_${up})  # up to the module, which is not part of the name
             set(unit "${name_${up}}/${unit}")
             list(APPEND labels ${labels_${up}})
+            if(NOT enabled_${up})
+                set(enabled FALSE)
+            endif()
             set(up ${parent_${up}})
         endwhile()
         list(REMOVE_DUPLICATES labels)
@@ -68,7 +74,7 @@ function(_boost_test_case_commands target executable listing timeout one_at_a_ti
         if(locks)
             string(APPEND commands "set_tests_properties([==[${test}]==] PROPERTIES RESOURCE_LOCK [==[${locks}]==])\n")
         endif()
-        if(NOT enabled_${id})
+        if(NOT enabled)
             string(APPEND commands "set_tests_properties([==[${test}]==] PROPERTIES DISABLED TRUE)\n")
         endif()
     endforeach()
