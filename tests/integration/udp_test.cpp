@@ -69,10 +69,11 @@ precondition_result loopback_without_ipv6_possible(boost::unit_test::test_unit_i
     if (!ipv6_loopback_is_up()) return true;
     precondition_result r(false);
     if (!has_own_network_namespace())
-        r.message() << "::1 is up and this process shares its network namespace (made as root, or in a "
-                       "user namespace), so it cannot take IPv6 off loopback";
+        r.message() << "::1 is up and this process has no network namespace of its own to take it off in "
+                       "(own_network.hpp)";
     else if (::access(ipv6_loopback_off::setting, W_OK) != 0)
-        r.message() << "::1 is up and " << ipv6_loopback_off::setting << " is not writable here (not root)";
+        r.message() << "::1 is up and " << ipv6_loopback_off::setting
+                    << " is not writable here (root's only)";
     else
         return true;
     return r;
@@ -249,7 +250,8 @@ BOOST_AUTO_TEST_CASE(without_ipv6_on_loopback_a_refused_flow_stays_on_127_0_0_1,
     std::optional<ipv6_loopback_off> no_ipv6;
     if (ipv6_loopback_is_up()) {
         no_ipv6.emplace();
-        BOOST_REQUIRE_MESSAGE(no_ipv6->active(), "cannot turn IPv6 off on lo (/proc/sys/net/ipv6/conf/lo)");
+        BOOST_REQUIRE_MESSAGE(no_ipv6->active(),
+                              "cannot turn IPv6 off on lo (" << ipv6_loopback_off::setting << ")");
     }
     BOOST_REQUIRE(!ipv6_loopback_is_up());
     refused_flow_works_once_the_service_is_up();
