@@ -34,6 +34,18 @@ inline constexpr bool memory_figures_meaningful = false;
 #else
 inline constexpr bool memory_figures_meaningful = true;
 #endif
+
+// A sanitized client starts, handles each event and exits several times slower (TSan most). An
+// upper bound on how long the client takes, when the bound is what a test checks, is
+// scaled_for_build(bound): the bound itself in the plain builds, a multiple of it under a sanitizer.
+#ifdef TUNNEL_TESTS_SANITIZED
+inline constexpr int sanitizer_slowdown = 4;
+#else
+inline constexpr int sanitizer_slowdown = 1;
+#endif
+constexpr std::chrono::milliseconds scaled_for_build(std::chrono::milliseconds bound) {
+    return bound * sanitizer_slowdown;
+}
 using asio::ip::tcp;
 using asio::ip::udp;
 using namespace std::chrono_literals;

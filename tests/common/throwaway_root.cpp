@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
@@ -32,9 +33,34 @@ std::string const& chroot_path() {
     return path;
 }
 
+std::string const& ldd_path() {
+    static std::string const path = first_existing({"/usr/bin/ldd", "/bin/ldd"});
+    return path;
+}
+
+#ifdef TUNNEL_TESTS_SANITIZED
+constexpr bool needs_proc = true;  // sanitizer runtimes read /proc/self/maps
+#else
+constexpr bool needs_proc = false;
+#endif
+
+// Why throwaway roots cannot work here, or empty.
+std::string unusable_because() {
+    if (::geteuid() != 0) return "needs root for chroot (CI runs the tests as root)";
+    if (chroot_path().empty()) return "no chroot here (coreutils)";
+    if (ldd_path().empty()) return "no ldd here (libc-bin)";
+    if (needs_proc) {
+        if (unshare_path().empty())
+            return "a sanitized client needs /proc in it: no unshare here (util-linux)";
+        if (auto refused = private_mount_namespace_refused())
+            return "a sanitized client needs /proc mounted in it, in a private mount namespace: " + *refused;
+    }
+    return {};
+}
+
 // The absolute paths of the shared objects `ldd` lists for binary (none for a static binary).
 std::vector<std::string> shared_objects(std::string const& binary) {
-    std::string const command = "ldd '" + binary + "' 2>&1";
+    std::string const command = ldd_path() + " '" + binary + "' 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     if (!pipe) throw std::runtime_error("throwaway_root: cannot run ldd");
     std::string output;
@@ -66,12 +92,15 @@ std::vector<std::string> shared_objects(std::string const& binary) {
 
 }  // namespace
 
+precondition_result throwaway_root::usable(boost::unit_test::test_unit_id) {
+    auto const why = unusable_because();
+    precondition_result r(why.empty());
+    if (!r) r.message() << "a throwaway root for the client: " << why;
+    return r;
+}
+
 throwaway_root::throwaway_root(std::string binary) {
-    if (::geteuid() != 0)
-        throw std::runtime_error(
-            "throwaway_root needs root (unshare --mount, chroot): run these tests as root, as CI does");
-    if (unshare_path().empty() || chroot_path().empty())
-        throw std::runtime_error("throwaway_root needs unshare and chroot (util-linux, coreutils)");
+    if (auto const why = unusable_because(); !why.empty()) throw std::runtime_error("throwaway_root: " + why);
 
     char tmpl[] = "/tmp/tunnel-root-XXXXXX";
     if (!::mkdtemp(tmpl)) throw std::runtime_error("throwaway_root: mkdtemp failed");
@@ -82,9 +111,10 @@ throwaway_root::throwaway_root(std::string binary) {
                                                        fs::perms::group_exec | fs::perms::others_read |
                                                        fs::perms::others_exec);
         for (auto const& lib : shared_objects(binary)) add_file(lib, lib);
-        add_file("/etc/hosts", "/etc/hosts");
+        // Its own, not the host's: a bare root (debootstrap) may have none to copy.
+        write_file("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
 #ifdef TUNNEL_TESTS_SANITIZED
-        fs::create_directories(in_root("/proc"));  // sanitizer runtimes read /proc/self/maps
+        fs::create_directories(in_root("/proc"));
         // A suppressions file named in *SAN_OPTIONS must be found inside the root too.
         for (auto const* var : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
             char const* options = std::getenv(var);
@@ -123,6 +153,14 @@ std::string throwaway_root::in_root(std::string const& path_in_root) const {
     return root_ + path_in_root;
 }
 
+void throwaway_root::write_file(std::string const& path_in_root, std::string const& content) {
+    auto const dst = fs::path(in_root(path_in_root));
+    fs::create_directories(dst.parent_path());
+    std::ofstream out(dst, std::ios::trunc);
+    out << content;
+    if (!out.flush()) throw std::runtime_error("throwaway_root: cannot write " + dst.string());
+}
+
 void throwaway_root::add_file(std::string const& src, std::string const& path_in_root) {
     auto const dst = fs::path(in_root(path_in_root));
     fs::create_directories(dst.parent_path());
@@ -145,7 +183,11 @@ bool throwaway_root::exists(std::string const& path_in_root) const {
 std::unique_ptr<client_process> throwaway_root::run_client(std::vector<std::string> args,
                                                            std::map<std::string, std::string> env) const {
     std::vector<std::string> argv;
-#ifdef TUNNEL_TESTS_SANITIZED
+    if (!needs_proc) {
+        argv = {root_, "/tunnel-client"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return client_process::run_program(chroot_path(), std::move(argv), std::move(env));
+    }
     // The mount lives and dies with the private mount namespace.
     argv = {"--mount",
             "--propagation",
@@ -154,9 +196,6 @@ std::unique_ptr<client_process> throwaway_root::run_client(std::vector<std::stri
             "-c",
             "mount -t proc proc \"$0/proc\" && exec " + chroot_path() + " \"$0\" /tunnel-client \"$@\"",
             root_};
-#else
-    argv = {"--mount", "--propagation", "private", chroot_path(), root_, "/tunnel-client"};
-#endif
     argv.insert(argv.end(), args.begin(), args.end());
     return client_process::run_program(unshare_path(), std::move(argv), std::move(env));
 }

@@ -148,6 +148,9 @@ boost::test_tools::assertion_result unsanitized(boost::unit_test::test_unit_id) 
     return run;
 }
 
+// Each flood keeps the CPU busy for flood_time: ctest runs them one at a time (tests/CMakeLists.txt).
+boost::unit_test::label const cpu_flood("cpu_flood");
+
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
 // Whether line holds word; a number must stand alone, not be part of a port, a time or a delay.
@@ -206,7 +209,8 @@ asio::awaitable<void> expect_refusal_logged(client_process& client, raw_runner& 
 
 BOOST_AUTO_TEST_SUITE(hostile_runner)
 
-BOOST_AUTO_TEST_CASE(ping_flood_from_a_runner_that_never_reads_keeps_memory_bounded, *boost::unit_test::precondition(unsanitized)) {
+BOOST_AUTO_TEST_CASE(ping_flood_from_a_runner_that_never_reads_keeps_memory_bounded,
+                     *boost::unit_test::precondition(unsanitized) * cpu_flood) {
     asio::io_context ioc;
     flood_runner runner(ioc.get_executor());
     client_process client(client_args(runner.raw.port(), "c1", {"--log-level", "warn"}));
@@ -220,7 +224,8 @@ BOOST_AUTO_TEST_CASE(ping_flood_from_a_runner_that_never_reads_keeps_memory_boun
         45s);
 }
 
-BOOST_AUTO_TEST_CASE(connect_flood_to_a_refused_port_keeps_memory_bounded, *boost::unit_test::precondition(unsanitized)) {
+BOOST_AUTO_TEST_CASE(connect_flood_to_a_refused_port_keeps_memory_bounded,
+                     *boost::unit_test::precondition(unsanitized) * cpu_flood) {
     asio::io_context ioc;
     auto const refused = unused_tcp_port();
     flood_runner runner(ioc.get_executor());
@@ -235,7 +240,7 @@ BOOST_AUTO_TEST_CASE(connect_flood_to_a_refused_port_keeps_memory_bounded, *boos
 }
 
 BOOST_AUTO_TEST_CASE(connect_flood_with_max_connections_opens_no_more_and_keeps_memory_bounded,
-                     *boost::unit_test::precondition(unsanitized)) {
+                     *boost::unit_test::precondition(unsanitized) * cpu_flood) {
     // With --max-connections the bound no longer depends on the descriptor limit: every CONNECT
     // over it is answered with ERROR and opens nothing.
     asio::io_context ioc;
@@ -254,7 +259,8 @@ BOOST_AUTO_TEST_CASE(connect_flood_with_max_connections_opens_no_more_and_keeps_
         45s);
 }
 
-BOOST_AUTO_TEST_CASE(connect_flood_to_an_open_port_keeps_memory_bounded, *boost::unit_test::precondition(unsanitized)) {
+BOOST_AUTO_TEST_CASE(connect_flood_to_an_open_port_keeps_memory_bounded,
+                     *boost::unit_test::precondition(unsanitized) * cpu_flood) {
     asio::io_context ioc;
     tcp_service holder(ioc.get_executor(), hold_handler);
     flood_runner runner(ioc.get_executor());
@@ -297,9 +303,9 @@ BOOST_AUTO_TEST_CASE(close_frame_then_silence_client_drops_the_socket_and_redial
             auto const redial =
                 std::chrono::duration_cast<std::chrono::milliseconds>(*second_dial - *close_sent);
             BOOST_TEST_MESSAGE("second dial " << redial.count() << " ms after the close frame");
-            BOOST_TEST((redial < 4s),
+            BOOST_TEST((redial < scaled_for_build(4s)),
                        "the client dialed again " << redial.count() << " ms after the close frame");
-            co_await wait_until([&] { return first_dropped.has_value(); }, 2s,
+            co_await wait_until([&] { return first_dropped.has_value(); }, scaled_for_build(2s),
                                 "the client to drop the first connection");
         },
         45s);

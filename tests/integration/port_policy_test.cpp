@@ -17,7 +17,7 @@ std::string port_text(std::uint16_t port) { return std::to_string(port); }
 
 void expect_usage_error(std::vector<std::string> extra, std::string const& mention) {
     client_process client(client_args(unused_tcp_port(), "c1", std::move(extra)));
-    auto const code = client.wait_exit_blocking(5s);
+    auto const code = client.wait_exit_blocking(10s);
     BOOST_REQUIRE_MESSAGE(code.has_value(), "tunnel-client did not exit on bad input");
     BOOST_TEST(*code == 2);
     std::istringstream in(client.log());

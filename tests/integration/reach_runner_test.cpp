@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "preconditions.hpp"
 #include "runner/forwarder.hpp"
 #include "test_pki.hpp"
 #include "throwaway_root.hpp"
@@ -182,7 +183,7 @@ void expect_exit_2(std::string const& url, std::vector<std::string> const& extra
     for (auto const& [k, v] : env) command = k + "=" + v + " " + command;
     BOOST_TEST_CONTEXT(command) {
         client_process client(args, env_with(env));
-        auto const code = client.wait_exit_blocking(5s);
+        auto const code = client.wait_exit_blocking(10s);
         if (!code) {
             BOOST_ERROR("tunnel-client did not exit on bad input; log:\n" << client.log());
             return;
@@ -199,6 +200,20 @@ void expect_exit_2(std::string const& url, std::vector<std::string> const& extra
         BOOST_TEST(lines_with(client.log(), {"error"}).size() == 1u, "one error line:\n" << client.log());
         BOOST_TEST(!contains(client.log(), "connecting"), client.log());
     }
+}
+
+// What more of the machine some cases need.
+boost::unit_test::precondition const needs_throwaway_root(throwaway_root::usable);
+boost::unit_test::precondition const needs_tinyproxy(tinyproxy_installed);
+
+precondition_result static_client_built(boost::unit_test::test_unit_id) {
+#ifdef TUNNEL_STATIC_CLIENT_PATH
+    return true;
+#else
+    precondition_result r(false);
+    r.message() << "the static client is built in the unsanitized presets only";
+    return r;
+#endif
 }
 
 // True when someone connected to the acceptor (the connection waits in its backlog).
@@ -242,16 +257,26 @@ BOOST_AUTO_TEST_CASE(wss_with_ssl_cert_file_env_opens_the_tunnel) {
     BOOST_TEST(shows_ca_source(client.log(), pki.ca_cert), client.log());
 }
 
-BOOST_AUTO_TEST_CASE(ca_found_at_debian_location) { ca_found_in_root("/etc/ssl/certs/ca-certificates.crt"); }
-BOOST_AUTO_TEST_CASE(ca_found_at_alpine_location) { ca_found_in_root("/etc/ssl/cert.pem"); }
-BOOST_AUTO_TEST_CASE(ca_found_at_fedora_location) { ca_found_in_root("/etc/pki/tls/certs/ca-bundle.crt"); }
-BOOST_AUTO_TEST_CASE(ca_found_at_rhel_extracted_location) {
+BOOST_AUTO_TEST_CASE(ca_found_at_debian_location, *needs_throwaway_root) {
+    ca_found_in_root("/etc/ssl/certs/ca-certificates.crt");
+}
+BOOST_AUTO_TEST_CASE(ca_found_at_alpine_location, *needs_throwaway_root) {
+    ca_found_in_root("/etc/ssl/cert.pem");
+}
+BOOST_AUTO_TEST_CASE(ca_found_at_fedora_location, *needs_throwaway_root) {
+    ca_found_in_root("/etc/pki/tls/certs/ca-bundle.crt");
+}
+BOOST_AUTO_TEST_CASE(ca_found_at_rhel_extracted_location, *needs_throwaway_root) {
     ca_found_in_root("/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem");
 }
-BOOST_AUTO_TEST_CASE(ca_found_at_opensuse_location) { ca_found_in_root("/etc/ssl/ca-bundle.pem"); }
-BOOST_AUTO_TEST_CASE(ca_found_in_hashed_certs_directory) { ca_found_in_root("/etc/ssl/certs", true); }
+BOOST_AUTO_TEST_CASE(ca_found_at_opensuse_location, *needs_throwaway_root) {
+    ca_found_in_root("/etc/ssl/ca-bundle.pem");
+}
+BOOST_AUTO_TEST_CASE(ca_found_in_hashed_certs_directory, *needs_throwaway_root) {
+    ca_found_in_root("/etc/ssl/certs", true);
+}
 
-BOOST_AUTO_TEST_CASE(no_ca_anywhere_is_a_usage_error_that_names_ca_file) {
+BOOST_AUTO_TEST_CASE(no_ca_anywhere_is_a_usage_error_that_names_ca_file, *needs_throwaway_root) {
     // Nothing to verify the runner with can never get better by retrying: exit 2 at start.
     test_pki pki;
     throwaway_root root;
@@ -265,10 +290,9 @@ BOOST_AUTO_TEST_CASE(no_ca_anywhere_is_a_usage_error_that_names_ca_file) {
     BOOST_TEST(r.emu.sessions_accepted() == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(the_static_binary_runs_in_an_empty_root) {
-#ifndef TUNNEL_STATIC_CLIENT_PATH
-    BOOST_TEST_MESSAGE("skipped: the static client is built in the unsanitized presets only");
-#else
+BOOST_AUTO_TEST_CASE(the_static_binary_runs_in_an_empty_root,
+                     *boost::unit_test::precondition(static_client_built) * needs_throwaway_root) {
+#ifdef TUNNEL_STATIC_CLIENT_PATH
     // Only the binary and /etc/hosts: no shared library, no CA store, nothing of the host's.
     throwaway_root root(TUNNEL_STATIC_CLIENT_PATH);  // the constructor runs --version in it
     auto const files = root.files();
@@ -406,7 +430,7 @@ BOOST_AUTO_TEST_CASE(required_header_from_env_opens_the_tunnel) {
 
 // ---- HTTP proxies (tinyproxy) ---------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(ws_through_proxy_option) {
+BOOST_AUTO_TEST_CASE(ws_through_proxy_option, *needs_tinyproxy) {
     echo_runner r;
     tinyproxy proxy({r.emu.port()});
     client_process client(args_for(ws_url(r.emu.port()), {"--proxy", proxy.url()}), env_with());
@@ -417,7 +441,7 @@ BOOST_AUTO_TEST_CASE(ws_through_proxy_option) {
     BOOST_TEST(contains(client.log(), "proxy=" + proxy.url()), client.log());
 }
 
-BOOST_AUTO_TEST_CASE(wss_through_proxy_option) {
+BOOST_AUTO_TEST_CASE(wss_through_proxy_option, *needs_tinyproxy) {
     test_pki pki;
     echo_runner r(tls_options(pki.server_context(false)));
     tinyproxy proxy({r.emu.port()});
@@ -429,7 +453,7 @@ BOOST_AUTO_TEST_CASE(wss_through_proxy_option) {
     BOOST_TEST(proxy.connect_requests(target) >= 1u, "no CONNECT " << target << " in:\n" << proxy.log());
 }
 
-BOOST_AUTO_TEST_CASE(ws_through_http_proxy_env) {
+BOOST_AUTO_TEST_CASE(ws_through_http_proxy_env, *needs_tinyproxy) {
     echo_runner r;
     tinyproxy proxy({r.emu.port()});
     client_process client(args_for(ws_url(r.emu.port())), env_with({{"http_proxy", proxy.url()}}));
@@ -440,7 +464,7 @@ BOOST_AUTO_TEST_CASE(ws_through_http_proxy_env) {
     BOOST_TEST(contains(client.log(), "proxy=" + proxy.url()), client.log());
 }
 
-BOOST_AUTO_TEST_CASE(wss_through_https_proxy_env) {
+BOOST_AUTO_TEST_CASE(wss_through_https_proxy_env, *needs_tinyproxy) {
     test_pki pki;
     echo_runner r(tls_options(pki.server_context(false)));
     tinyproxy proxy({r.emu.port()});
@@ -452,7 +476,7 @@ BOOST_AUTO_TEST_CASE(wss_through_https_proxy_env) {
     BOOST_TEST(proxy.connect_requests(target) >= 1u, "no CONNECT " << target << " in:\n" << proxy.log());
 }
 
-BOOST_AUTO_TEST_CASE(no_proxy_env_bypasses_the_proxy) {
+BOOST_AUTO_TEST_CASE(no_proxy_env_bypasses_the_proxy, *needs_tinyproxy) {
     echo_runner r;
     tinyproxy proxy({r.emu.port()});
     client_process client(args_for(ws_url(r.emu.port())),
@@ -462,7 +486,7 @@ BOOST_AUTO_TEST_CASE(no_proxy_env_bypasses_the_proxy) {
     BOOST_TEST(proxy.connections() == 0u, "the proxy was used:\n" << proxy.log());
 }
 
-BOOST_AUTO_TEST_CASE(no_proxy_option_bypasses_the_proxy) {
+BOOST_AUTO_TEST_CASE(no_proxy_option_bypasses_the_proxy, *needs_tinyproxy) {
     echo_runner r;
     tinyproxy proxy({r.emu.port()});
     client_process client(args_for(ws_url(r.emu.port()), {"--no-proxy"}),
@@ -472,7 +496,7 @@ BOOST_AUTO_TEST_CASE(no_proxy_option_bypasses_the_proxy) {
     BOOST_TEST(proxy.connections() == 0u, "the proxy was used:\n" << proxy.log());
 }
 
-BOOST_AUTO_TEST_CASE(proxy_asking_for_credentials_is_reported_and_retried) {
+BOOST_AUTO_TEST_CASE(proxy_asking_for_credentials_is_reported_and_retried, *needs_tinyproxy) {
     echo_runner r;
     tinyproxy proxy({r.emu.port()}, std::pair<std::string, std::string>{"user", "password"});
     client_process client(args_for(ws_url(r.emu.port()), {"--proxy", proxy.url()}), env_with());
@@ -501,13 +525,14 @@ BOOST_AUTO_TEST_CASE(a_proxy_that_never_answers_is_bounded_by_the_connect_timeou
         auto const start = std::chrono::steady_clock::now();
         held.push_back(co_await silent.async_accept(asio::use_awaitable));
         std::vector<std::string> const needles{"cannot reach runner", "proxy", "timed out"};
-        co_await expect_log_lines(client, needles, 1, 5s);
-        BOOST_TEST((std::chrono::steady_clock::now() - start < 3s));
+        co_await expect_log_lines(client, needles, 1, scaled_for_build(5s));
+        BOOST_TEST((std::chrono::steady_clock::now() - start < scaled_for_build(3s)));
         held.push_back(co_await silent.async_accept(asio::use_awaitable));  // and it tries again
     });
 }
 
-BOOST_AUTO_TEST_CASE(proxy_credentials_from_the_url_open_the_tunnel_and_stay_out_of_the_log) {
+BOOST_AUTO_TEST_CASE(proxy_credentials_from_the_url_open_the_tunnel_and_stay_out_of_the_log,
+                     *needs_tinyproxy) {
     echo_runner r;
     tinyproxy proxy({r.emu.port()}, std::pair<std::string, std::string>{"user", "password"});
     auto const with_credentials = "http://user:password@127.0.0.1:" + std::to_string(proxy.port());

@@ -7,6 +7,7 @@
 
 #include "harness.hpp"
 #include "runner/forwarder.hpp"
+#include "test_pki.hpp"
 
 using namespace tunnel;
 using namespace tunnel::test;
@@ -247,8 +248,11 @@ BOOST_AUTO_TEST_CASE(wss_runner_with_untrusted_certificate_is_refused) {
     runner::listener_options tls;
     tls.tls = self_signed_server_context();
     runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0}, tls);
+    // The client trusts a CA that did not sign the runner's certificate: a CA of the test's own,
+    // not the machine's store, which a bare system does not have.
+    test_pki pki;
     client_process client({"--runner-url", "wss://127.0.0.1:" + std::to_string(listener.port()),
-                           "--container-id", "secure", "--max-reconnect", "1"});
+                           "--container-id", "secure", "--max-reconnect", "1", "--ca-file", pki.ca_cert});
     run_test(ioc, [&]() -> asio::awaitable<void> {
         // The runner side keeps accepting (and failing the TLS handshake) while the client gives up.
         asio::co_spawn(ioc, listener.accept(),

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "harness.hpp"
+#include "preconditions.hpp"
 #include "runner/forwarder.hpp"
 
 using namespace tunnel;
@@ -204,7 +205,8 @@ BOOST_AUTO_TEST_CASE(refused_port_then_working_connect) {
     });
 }
 
-BOOST_AUTO_TEST_CASE(ipv6_only_service_is_reached_on_loopback) {
+BOOST_AUTO_TEST_CASE(ipv6_only_service_is_reached_on_loopback,
+                     *boost::unit_test::precondition(ipv6_on_loopback)) {
     asio::io_context ioc;
     tcp_service echo6(ioc.get_executor(), echo_handler, asio::ip::address_v6::loopback());
     runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0});
