@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "preconditions.hpp"
 #include "memory_cgroup.hpp"
 #include "runner/forwarder.hpp"
 #include "temp_dir.hpp"
@@ -302,11 +303,19 @@ BOOST_AUTO_TEST_CASE(a_removed_log_directory_keeps_the_size_cap_and_logging_resu
     BOOST_TEST(!client.poll_exit().has_value());
 }
 
-BOOST_AUTO_TEST_CASE(a_full_disk_leaves_whole_lines_says_so_once_and_the_client_runs_on) {
+namespace {
+constexpr char const* prlimit = "/usr/bin/prlimit";
+precondition_result prlimit_installed(boost::unit_test::test_unit_id) {
+    precondition_result r(::access(prlimit, X_OK) == 0);
+    if (!r) r.message() << prlimit << " is missing (Debian package util-linux)";
+    return r;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_full_disk_leaves_whole_lines_says_so_once_and_the_client_runs_on,
+                     *boost::unit_test::precondition(prlimit_installed)) {
     // prlimit's file size limit makes the disk full for the client alone: the write that reaches it
     // is short, and every later one fails, as on a full file system.
-    auto const prlimit = std::string("/usr/bin/prlimit");
-    BOOST_REQUIRE_MESSAGE(::access(prlimit.c_str(), X_OK) == 0, "util-linux's prlimit is needed");
     temp_dir dir("tunnel-log-test");
     auto const file = dir.path() + "/client.log";
     std::vector<std::string> args{"--fsize=6000", client_path()};
