@@ -1,5 +1,7 @@
 #pragma once
-// The Beast-backed ws_connection. Heavy: include only from .cpp files.
+// The Beast-backed ws_connection. Heavy: include only from .cpp files. With TUNNEL_DIRECT_WS_WRITE
+// (Boost 1.81 only: see CMakeLists.txt), a client's DATA frames are written around Beast when the
+// stream under it is a write_lock_stream; otherwise each frame goes through Beast's own write.
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -7,22 +9,26 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/detail/mask.hpp>
-#include <boost/beast/websocket/detail/prng.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <boost/version.hpp>
-#include <array>
-#include <cassert>
 #include <chrono>
-#include <cstring>
 #include <memory>
 
-#include "transport/write_lock_stream.hpp"
 #include "transport/ws_connection.hpp"
+
+#if TUNNEL_DIRECT_WS_WRITE
+#include <boost/beast/websocket/detail/mask.hpp>
+#include <boost/beast/websocket/detail/prng.hpp>
+#include <boost/version.hpp>
+#include <array>
+#include <cstring>
+
+#include "transport/write_lock_stream.hpp"
 #include "transport/ws_frame_header.hpp"
+#endif
 
 namespace tunnel::transport {
 
+#if TUNNEL_DIRECT_WS_WRITE
 // write_frames_direct uses Beast's masking and key source (detail::mask_inplace, make_prng) as
 // Boost 1.81 declares them: another Boost must be checked again before this number is changed.
 static_assert(BOOST_VERSION / 100 == 1081, "beast_ws_connection.hpp uses Beast internals of Boost 1.81");
@@ -31,6 +37,10 @@ template <class T>
 inline constexpr bool is_write_lock_stream = false;
 template <class Next>
 inline constexpr bool is_write_lock_stream<write_lock_stream<Next>> = true;
+#else
+template <class T>
+inline constexpr bool is_write_lock_stream = false;
+#endif
 
 // After the peer's close frame, how long it gets to close the TCP connection before we drop it.
 inline constexpr std::chrono::milliseconds peer_close_grace{1000};
@@ -80,9 +90,11 @@ public:
 
     boost::asio::awaitable<boost::system::error_code> write_frames(
         std::span<boost::asio::mutable_buffer const> frames) override {
+#if TUNNEL_DIRECT_WS_WRITE
         if constexpr (is_write_lock_stream<typename WsStream::next_layer_type>)
             co_return co_await write_frames_direct(frames);
         else
+#endif
             co_return co_await ws_connection::write_frames(frames);
     }
 
@@ -115,6 +127,7 @@ public:
     boost::asio::any_io_executor get_executor() override { return ws_.get_executor(); }
 
 private:
+#if TUNNEL_DIRECT_WS_WRITE
     // A client's DATA frames, written around Beast: each is masked where it lies (Beast would copy
     // it into its own buffer to mask it) and all of them leave in one gather write.
     boost::asio::awaitable<boost::system::error_code> write_frames_direct(
@@ -130,7 +143,7 @@ private:
         if (!ws_.is_open()) co_return boost::beast::websocket::error::closed;
         std::array<ws_frame_header, max_frames_per_write> headers;
         std::array<boost::asio::const_buffer, 2 * max_frames_per_write> buffers;
-        assert(frames.size() <= max_frames_per_write);
+        if (frames.size() > max_frames_per_write) broken_write_rule("more frames in one write than max_frames_per_write");
         std::size_t const count = frames.size();
         for (std::size_t i = 0; i < count; ++i) {
             ws_detail::prepared_key key;
@@ -145,10 +158,12 @@ private:
         co_return ec;
     }
 
-    WsStream ws_;
     // Beast's own source of masking keys (RFC 6455 asks for unpredictable ones).
     boost::beast::websocket::detail::generator mask_source_ =
         boost::beast::websocket::detail::make_prng(true);
+#endif
+
+    WsStream ws_;
     boost::asio::steady_timer close_grace_;
     std::uint64_t received_ = 0;
     std::shared_ptr<bool> ping_in_flight_ = std::make_shared<bool>(false);

@@ -149,6 +149,24 @@ asio::awaitable<dial_result> handshake(std::unique_ptr<beast_ws_connection<Ws>> 
     co_return dial_result{std::move(conn), {}, {}, {}};
 }
 
+// What the WebSocket runs on: with the direct writer, a write_lock_stream, so that the frame
+// writer can write DATA frames around Beast; else the stream itself.
+#if TUNNEL_DIRECT_WS_WRITE
+template <class Next>
+using under_websocket = write_lock_stream<Next>;
+template <class Ws>
+auto& tls_layer(Ws& ws) {
+    return ws.next_layer().next_layer();
+}
+#else
+template <class Next>
+using under_websocket = Next;
+template <class Ws>
+auto& tls_layer(Ws& ws) {
+    return ws.next_layer();
+}
+#endif
+
 }  // namespace
 
 std::string ws_endpoint::url() const { return std::string(tls ? "wss://" : "ws://") + host_header + target; }
@@ -168,18 +186,17 @@ asio::awaitable<dial_result> dial_websocket(asio::any_io_executor ex, dial_optio
         if (tunneled.error) co_return tunneled;
     }
 
-    // Under the WebSocket, a write_lock_stream: the frame writer writes DATA frames around Beast.
     if (!config.endpoint.tls) {
-        using ws_type = websocket::stream<write_lock_stream<beast::tcp_stream>>;
+        using ws_type = websocket::stream<under_websocket<beast::tcp_stream>>;
         co_return co_await handshake(
             std::make_unique<beast_ws_connection<ws_type>>(ws_type(std::move(stream))), config);
     }
 
     // The context is built once (tls_trust.hpp) and shared by every dial; it outlives each stream.
     if (!config.tls_context) co_return dial_result{nullptr, asio::error::no_protocol_option, "tls", {}};
-    using ws_type = websocket::stream<write_lock_stream<beast::ssl_stream<beast::tcp_stream>>>;
+    using ws_type = websocket::stream<under_websocket<beast::ssl_stream<beast::tcp_stream>>>;
     ws_type ws(std::move(stream), *config.tls_context);
-    auto& tls = ws.next_layer().next_layer();
+    auto& tls = tls_layer(ws);
     auto const& name = config.tls_server_name.empty() ? config.endpoint.host : config.tls_server_name;
     boost::system::error_code not_ip;
     asio::ip::make_address(name, not_ip);

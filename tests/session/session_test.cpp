@@ -2,6 +2,7 @@
 // outside (an exception inside a link or the session, a runner that stops reading).
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -45,6 +46,13 @@ void run_until(asio::io_context& ioc, std::function<bool()> pred, std::chrono::m
     }
 }
 
+std::size_t count_frames_of(fake_connection const& ws, msg_type type) {
+    std::size_t n = 0;
+    for (auto const& f : ws.written())
+        if (header_of(f).kind() == type) ++n;
+    return n;
+}
+
 std::size_t count_frames(fake_connection const& ws, msg_type type, std::uint32_t id) {
     std::size_t n = 0;
     for (auto const& f : ws.written())
@@ -80,6 +88,34 @@ private:
 
     transport::wake_signal data_came_;
     bool got_data_ = false;
+};
+
+// A link whose pumps wait for nothing but their cancellation (nothing else ends them), and then
+// take a while to finish (a slow close): when they are done, `ended` says so.
+class lingering_link final : public tunnel::link {
+public:
+    lingering_link(std::shared_ptr<session_context> ctx, protocol::header const& h, std::shared_ptr<int> ended)
+        : link(std::move(ctx), h.client_id, h.port, protocol::proto::tcp), ended_(std::move(ended)) {}
+
+private:
+    asio::awaitable<void> pump_up() override {
+        apply(state_.opened());
+        co_await wait_then_linger();
+    }
+    asio::awaitable<void> pump_down() override { co_await wait_then_linger(); }
+    asio::awaitable<void> wait_then_linger() {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        asio::steady_timer forever(executor_, asio::steady_timer::time_point::max());
+        co_await forever.async_wait(asio::as_tuple(asio::use_awaitable));  // only a cancellation ends it
+        co_await asio::this_coro::reset_cancellation_state();  // the slow close itself is not cut short
+        asio::steady_timer slow(executor_, 200ms);
+        co_await slow.async_wait(asio::as_tuple(asio::use_awaitable));
+        ++*ended_;
+    }
+    void begin_flush() override {}
+    void close_socket() override {}
+
+    std::shared_ptr<int> ended_;
 };
 
 struct session_fixture {
@@ -264,6 +300,44 @@ BOOST_AUTO_TEST_CASE(an_exception_in_the_session_ends_it_and_the_client_redials)
     c.stop();
     run_until(ioc, [&] { return exit_code.has_value(); }, 5s, "the client to stop");
     BOOST_TEST(*exit_code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_end_of_a_session_cancels_every_link_and_waits_for_it) {
+    session_fixture f;
+    auto ended = std::make_shared<int>(0);
+    session s(f.ioc.get_executor(), f.ioc.get_executor(), test_config(), f.dial_once(),
+              [ended](std::shared_ptr<session_context> ctx, protocol::header const& h) -> std::shared_ptr<tunnel::link> {
+                  return std::make_shared<lingering_link>(std::move(ctx), h, ended);
+              });
+    f.start(s);
+    constexpr int links = 20;
+    for (std::uint32_t id = 1; id <= links; ++id) f.ws->push(frame(msg_type::connect, id, 80));
+    run_until(f.ioc, [&] { return count_frames_of(*f.ws, msg_type::connected) == links; }, 5s, "every CONNECTED");
+    BOOST_TEST(s.running_links() == static_cast<std::size_t>(links));
+    // The runner goes away: the links are told only by the session's cancellation, and each takes
+    // 200 ms to close. The session must not be over before every one of them is.
+    f.ws->abort();
+    run_until(f.ioc, [&] { return f.outcome.has_value() || f.failure; }, 10s, "the session to end");
+    BOOST_TEST(!f.failure);
+    BOOST_TEST(*ended == 2 * links);  // both pumps of every link, when run() returned
+    BOOST_TEST(s.running_links() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_stopped_session_cancels_links_that_wait_for_nothing_else) {
+    session_fixture f;
+    auto ended = std::make_shared<int>(0);
+    session s(f.ioc.get_executor(), f.ioc.get_executor(), test_config(), f.dial_once(),
+              [ended](std::shared_ptr<session_context> ctx, protocol::header const& h) -> std::shared_ptr<tunnel::link> {
+                  return std::make_shared<lingering_link>(std::move(ctx), h, ended);
+              });
+    f.start(s);
+    f.ws->push(frame(msg_type::connect, 1, 80));
+    run_until(f.ioc, [&] { return count_frames_of(*f.ws, msg_type::connected) == 1; }, 5s, "CONNECTED");
+    s.stop();
+    run_until(f.ioc, [&] { return f.outcome.has_value() || f.failure; }, 10s, "the session to end");
+    BOOST_REQUIRE(f.outcome.has_value());
+    BOOST_TEST(f.outcome->reason == "stopped");
+    BOOST_TEST(*ended == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
