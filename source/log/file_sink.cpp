@@ -129,7 +129,6 @@ bool log_file_backend::write(boost::log::record_view const& record, std::string_
 }
 
 void log_file_backend::consume(boost::log::record_view const& record, string_type const& line) {
-    if (record.attribute_values().count(reopen_marker) != 0) return reopen();
     if (!file_) {
         if (failing_ && std::chrono::steady_clock::now() < retry_at_) return drop();
         if (!open()) return drop();

@@ -23,10 +23,6 @@
 
 namespace tunnel {
 
-// The attribute of the record that asks the file backend to reopen its file (SIGHUP): it travels
-// through the sink's queue, so that it comes between the lines before and after it.
-inline constexpr char reopen_marker[] = "Reopen";
-
 class log_file_backend
     : public boost::log::sinks::basic_formatted_sink_backend<char, boost::log::sinks::synchronized_feeding> {
 public:
@@ -36,7 +32,6 @@ public:
     // Makes no file yet: the first line opens it. format: how the dropped-lines notice reads.
     log_file_backend(log_file_options options, log_format format);
 
-    // Writes a line, or reopens the file for a reopen_marker record.
     void consume(boost::log::record_view const& record, string_type const& line);
     void flush();
     // The next line opens the file again by its name (a failed one is tried again at once).

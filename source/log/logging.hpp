@@ -24,22 +24,33 @@ std::optional<log_level> parse_log_level(std::string_view text);
 std::optional<log_format> parse_log_format(std::string_view text);
 std::string_view log_level_name(log_level level);
 
+// A field's name: a string literal (it is kept as it is until the line is written, later, on the
+// writer thread; consteval makes anything else a compile error).
+class log_key {
+public:
+    consteval log_key(char const* text) : text_(text) {}
+    std::string_view text() const { return text_; }
+
+private:
+    std::string_view text_;
+};
+
 // One key=value pair of a log line. Numbers stay numbers in JSON.
 class log_field {
 public:
     template <std::integral T>
-    log_field(std::string_view key, T value) : key_(key), text_(std::to_string(value)), is_number_(true) {}
-    log_field(std::string_view key, std::string_view value) : key_(key), text_(value) {}
-    log_field(std::string_view key, char const* value) : key_(key), text_(value) {}
-    log_field(std::string_view key, std::string const& value) : key_(key), text_(value) {}
+    log_field(log_key key, T value) : key_(key.text()), text_(std::to_string(value)), is_number_(true) {}
+    log_field(log_key key, std::string_view value) : key_(key.text()), text_(value) {}
+    log_field(log_key key, char const* value) : key_(key.text()), text_(value) {}
+    log_field(log_key key, std::string const& value) : key_(key.text()), text_(value) {}
 
     std::string_view key() const { return key_; }
     std::string_view text() const { return text_; }
     bool is_number() const { return is_number_; }
 
 private:
-    std::string key_;  // owned: the line is formatted later, on the writer thread
-    std::string text_;
+    std::string_view key_;  // a literal's
+    std::string text_;      // owned: the line is formatted later, on the writer thread
     bool is_number_ = false;
 };
 
