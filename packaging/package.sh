@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
-# The static binary must not grow unnoticed. It is about 8.35 MiB: Debian's libcrypto and libssl are
-# 3.9 MB of it (OpenSSL 3's default provider keeps every algorithm it was built with), glibc 1.1 MB.
-max_size=$((85 * 1024 * 1024 / 10))
+# The static binary must not grow unnoticed: the ceiling is 9.5 MiB. Debian's libcrypto and libssl
+# are 3.9 MB of it (OpenSSL 3's default provider keeps every algorithm it was built with), glibc
+# 1.1 MB, Boost.Log and what it brings (Boost.Thread, Boost.Filesystem) about 0.6 MB.
+max_size=$((95 * 1024 * 1024 / 10))
 
 bash packaging/setup.sh package
 cmake --preset release >/dev/null
