@@ -2,6 +2,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "app/busy_poll_policy.hpp"
+
 namespace tunnel::app {
 
 namespace {
@@ -18,12 +20,12 @@ void pause_until(clock_type::time_point t) {
     }
 }
 
-// Polls until busy_poll passes without an event; true if one came (and was handled).
-bool poll_for(boost::asio::io_context& ioc, std::chrono::microseconds busy_poll) {
-    auto const give_up = clock_type::now() + busy_poll;
+// Polls until the budget passes without an event; true if one came (and was handled).
+bool poll_for(boost::asio::io_context& ioc, std::chrono::microseconds budget) {
+    auto const give_up = clock_type::now() + budget;
     while (!ioc.stopped() && clock_type::now() < give_up) {
         pause_until(clock_type::now() + poll_gap);
-        if (ioc.poll() > 0) return true;
+        if (ioc.poll_one() > 0) return true;
     }
     return false;
 }
@@ -34,13 +36,16 @@ void run_event_loop(boost::asio::io_context& ioc, std::chrono::microseconds busy
         ioc.run();
         return;
     }
-    // run_one() sleeps until an event; poll() handles what is ready without sleeping. Stopped, or
-    // out of work, both return 0.
-    while (ioc.run_one() > 0) {
-        do {
-            while (ioc.poll() > 0) {
-            }
-        } while (poll_for(ioc, busy_poll));
+    busy_poll_policy policy(busy_poll);
+    // run_one() sleeps until an event; poll_one() handles one that is ready without sleeping.
+    // Stopped, or out of work, both return 0.
+    for (;;) {
+        auto const idle_since = clock_type::now();
+        bool const caught = policy.poll() && poll_for(ioc, busy_poll);
+        if (!caught && ioc.run_one() == 0) return;
+        policy.record_gap(std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - idle_since));
+        while (ioc.poll() > 0) {
+        }
     }
 }
 

@@ -132,7 +132,7 @@ std::vector<option_group> const& option_groups() {
          {
              {"threads", {"TUNNEL_THREADS"}, typed<thread_count>, "N", "1", nullptr, "I/O threads (1 to 64)"},
              {"busy-poll", {"TUNNEL_BUSY_POLL"}, typed<busy_poll_micros>, "MICROSECONDS", "50", nullptr,
-              "keep polling this long after traffic before sleeping (0: sleep at once; at most 1000)"},
+              "poll this long after an event before sleeping, while events come back to back (0: never; at most 1000)"},
          }},
         {"Logs",
          {
