@@ -118,6 +118,12 @@ private:
     std::shared_ptr<int> ended_;
 };
 
+session::link_factory lingering_links(std::shared_ptr<int> ended) {
+    return [ended](std::shared_ptr<session_context> ctx, protocol::header const& h) -> std::shared_ptr<tunnel::link> {
+        return std::make_shared<lingering_link>(std::move(ctx), h, ended);
+    };
+}
+
 struct session_fixture {
     asio::io_context ioc;
     std::unique_ptr<fake_connection> owned = std::make_unique<fake_connection>(ioc.get_executor());
@@ -305,10 +311,7 @@ BOOST_AUTO_TEST_CASE(an_exception_in_the_session_ends_it_and_the_client_redials)
 BOOST_AUTO_TEST_CASE(the_end_of_a_session_cancels_every_link_and_waits_for_it) {
     session_fixture f;
     auto ended = std::make_shared<int>(0);
-    session s(f.ioc.get_executor(), f.ioc.get_executor(), test_config(), f.dial_once(),
-              [ended](std::shared_ptr<session_context> ctx, protocol::header const& h) -> std::shared_ptr<tunnel::link> {
-                  return std::make_shared<lingering_link>(std::move(ctx), h, ended);
-              });
+    session s(f.ioc.get_executor(), f.ioc.get_executor(), test_config(), f.dial_once(), lingering_links(ended));
     f.start(s);
     constexpr int links = 20;
     for (std::uint32_t id = 1; id <= links; ++id) f.ws->push(frame(msg_type::connect, id, 80));
@@ -326,10 +329,7 @@ BOOST_AUTO_TEST_CASE(the_end_of_a_session_cancels_every_link_and_waits_for_it) {
 BOOST_AUTO_TEST_CASE(a_stopped_session_cancels_links_that_wait_for_nothing_else) {
     session_fixture f;
     auto ended = std::make_shared<int>(0);
-    session s(f.ioc.get_executor(), f.ioc.get_executor(), test_config(), f.dial_once(),
-              [ended](std::shared_ptr<session_context> ctx, protocol::header const& h) -> std::shared_ptr<tunnel::link> {
-                  return std::make_shared<lingering_link>(std::move(ctx), h, ended);
-              });
+    session s(f.ioc.get_executor(), f.ioc.get_executor(), test_config(), f.dial_once(), lingering_links(ended));
     f.start(s);
     f.ws->push(frame(msg_type::connect, 1, 80));
     run_until(f.ioc, [&] { return count_frames_of(*f.ws, msg_type::connected) == 1; }, 5s, "CONNECTED");

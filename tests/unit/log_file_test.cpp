@@ -14,19 +14,15 @@
 #include <sstream>
 
 #include "log/logging.hpp"
+#include "file_text.hpp"
 #include "temp_dir.hpp"
 
 using namespace tunnel;
+using tunnel::test::read_all;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_all(std::string const& path) {
-    std::ifstream in(path);
-    std::ostringstream all;
-    all << in.rdbuf();
-    return all.str();
-}
 
 std::map<std::string, std::string> contents(std::string const& dir) {
     std::map<std::string, std::string> out;

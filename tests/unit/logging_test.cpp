@@ -14,17 +14,13 @@
 #include <vector>
 
 #include "log/line_format.hpp"
+#include "file_text.hpp"
 #include "temp_dir.hpp"
 
 using namespace tunnel;
+using tunnel::test::read_all;
 
 namespace {
-std::string read_all(std::string const& path) {
-    std::ifstream in(path);
-    std::ostringstream all;
-    all << in.rdbuf();
-    return all.str();
-}
 std::vector<std::string> lines_of(std::string const& text) {
     std::vector<std::string> out;
     std::istringstream in(text);
