@@ -1,5 +1,7 @@
 #include "measure.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -124,7 +126,8 @@ asio::awaitable<measurement> measure(bench_env& env, target const& t, scenario c
         co_await r.stop();
         if (!m.error.empty() || env.opt.keep_logs) r.keep_logs();
     } else {
-        std::string const id = "bench-" + std::to_string(++env.sequence);
+        // The harness's pid in it: a client refuses to start while another runs for the same id.
+        std::string const id = "bench-" + std::to_string(::getpid()) + "-" + std::to_string(++env.sequence);
         auto argv = split_command(t.command);
         for (auto const& extra :
              {std::string("--runner-url"), "ws://127.0.0.1:" + std::to_string(env.listener.port()),

@@ -38,7 +38,7 @@ struct bench_env {
     services& svc;
     tunnel::runner::tunnel_listener& listener;
     bench_options const& opt;
-    unsigned sequence = 0;  // container ids: bench-1, bench-2, ...
+    unsigned sequence = 0;  // container ids: bench-PID-1, bench-PID-2, ...
 };
 
 boost::asio::awaitable<measurement> measure(bench_env& env, target const& t, scenario const& sc,
