@@ -129,7 +129,8 @@ void print_table(std::ostream& out, bench_report const& report) {
         << ", targets alternating each run;"
         << " throughput " << (opt.bytes >> 20) << " MiB per run, latency " << opt.requests << " requests, "
         << opt.cycles << " connection cycles, " << opt.idle << " idle connections, " << opt.datagrams
-        << " datagrams" << (opt.smoke ? "  [SMOKE: sizes too small to mean anything]" : "") << "\n";
+        << " datagrams, trickle runs of " << opt.trickle_seconds << " s"
+        << (opt.smoke ? "  [SMOKE: sizes too small to mean anything]" : "") << "\n";
     for (auto const& t : report.targets) {
         out << "  " << std::left << std::setw(7) << t.label << "= ";
         if (t.kind == target_kind::direct)
@@ -218,6 +219,10 @@ void write_json(std::string const& path, bench_report const& report) {
     options["cycles"] = report.opt.cycles;
     options["datagrams"] = report.opt.datagrams;
     options["udp_window"] = report.opt.udp_window;
+    json::array rates;
+    for (unsigned r : report.opt.trickle_rates) rates.emplace_back(r);
+    options["trickle_rates"] = std::move(rates);
+    options["trickle_seconds"] = report.opt.trickle_seconds;
     options["smoke"] = report.opt.smoke;
     json::array scenarios;
     for (auto const& s : report.opt.scenarios) scenarios.emplace_back(s);
