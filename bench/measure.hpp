@@ -38,6 +38,7 @@ struct bench_env {
     services& svc;
     tunnel::runner::tunnel_listener& listener;
     bench_options const& opt;
+    std::string ca_file;    // --tls: the CA clients must trust (given to them as SSL_CERT_FILE)
     unsigned sequence = 0;  // container ids: bench-PID-1, bench-PID-2, ...
 };
 

@@ -58,6 +58,8 @@ parse_result parse_options(int argc, char** argv) {
         "trickle-rates", po::value<std::string>(),
         "trickle: echoes per second, comma-separated, a run each (default 200,2000)")(
         "trickle-seconds", po::value<std::string>(), "trickle: seconds per run (default 10; --smoke 0.25)")(
+        "tls",
+        "clients connect with wss:// to a certificate made at start; its CA reaches them as SSL_CERT_FILE")(
         "timeout", po::value<unsigned>(), "seconds a single run may take before it fails (default 120)")(
         "no-direct", "skip the direct baseline")("no-relay", "skip the socat relay baseline")(
         "smoke", "tiny sizes and 1 round: every scenario once, in seconds (for ctest)")(
@@ -130,6 +132,7 @@ parse_result parse_options(int argc, char** argv) {
             return {std::nullopt, fail("invalid --trickle-seconds: expected seconds from 0.01 to 3600")};
         o.trickle_seconds = std::chrono::duration<double>(*length).count();
     }
+    o.tls = vm.count("tls") > 0;
     o.direct = vm.count("no-direct") == 0;
     o.relay = vm.count("no-relay") == 0;
     o.keep_logs = vm.count("keep-logs") > 0;

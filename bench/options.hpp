@@ -23,6 +23,7 @@ struct bench_options {
 
     std::vector<unsigned> trickle_rates{200, 2000};  // trickle: echoes per second, one run each
     double trickle_seconds = 10;                     // trickle: length of each run
+    bool tls = false;  // clients connect with wss:// to a certificate made at start
 
     bool direct = true;
     bool relay = true;

@@ -130,6 +130,7 @@ void print_table(std::ostream& out, bench_report const& report) {
         << " throughput " << (opt.bytes >> 20) << " MiB per run, latency " << opt.requests << " requests, "
         << opt.cycles << " connection cycles, " << opt.idle << " idle connections, " << opt.datagrams
         << " datagrams, trickle runs of " << opt.trickle_seconds << " s"
+        << (opt.tls ? "; clients over wss:// (TLS), direct and relay plain TCP" : "")
         << (opt.smoke ? "  [SMOKE: sizes too small to mean anything]" : "") << "\n";
     for (auto const& t : report.targets) {
         out << "  " << std::left << std::setw(7) << t.label << "= ";
@@ -139,7 +140,8 @@ void print_table(std::ostream& out, bench_report const& report) {
             out << (report.relay_commands.empty() ? std::string("socat") : report.relay_commands.front())
                 << " (a process per connection)\n";
         else
-            out << t.command << " --runner-url ws://127.0.0.1:PORT --container-id ID\n";
+            out << (opt.tls ? "SSL_CERT_FILE=CA " : "") << t.command << " --runner-url "
+                << (opt.tls ? "wss" : "ws") << "://127.0.0.1:PORT --container-id ID\n";
     }
     out << "\n";
 
@@ -223,6 +225,7 @@ void write_json(std::string const& path, bench_report const& report) {
     for (unsigned r : report.opt.trickle_rates) rates.emplace_back(r);
     options["trickle_rates"] = std::move(rates);
     options["trickle_seconds"] = report.opt.trickle_seconds;
+    options["tls"] = report.opt.tls;
     options["smoke"] = report.opt.smoke;
     json::array scenarios;
     for (auto const& s : report.opt.scenarios) scenarios.emplace_back(s);
