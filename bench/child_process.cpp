@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace bench {
 
@@ -56,7 +58,8 @@ std::string find_in_path(std::string const& program) {
 
 }  // namespace
 
-child_process::child_process(std::vector<std::string> argv_store, std::string const& log_tag) {
+child_process::child_process(std::vector<std::string> argv_store, std::string const& log_tag,
+                             std::vector<std::string> const& extra_env) {
     if (argv_store.empty()) throw std::invalid_argument("empty command line");
     std::string tmpl = "/tmp/tunnel-bench-" + log_tag + "-XXXXXX";
     int const log_fd = ::mkstemp(tmpl.data());
@@ -68,6 +71,17 @@ child_process::child_process(std::vector<std::string> argv_store, std::string co
     std::vector<char*> argv;
     for (auto& arg : argv_store) argv.push_back(arg.data());
     argv.push_back(nullptr);
+    std::vector<std::string> env_store = extra_env;
+    for (char** entry = environ; *entry; ++entry) {
+        std::string_view const var(*entry);
+        auto const name = var.substr(0, var.find('=') + 1);
+        bool const replaced = std::any_of(extra_env.begin(), extra_env.end(),
+                                          [&](std::string const& e) { return e.rfind(name, 0) == 0; });
+        if (!replaced) env_store.emplace_back(var);
+    }
+    std::vector<char*> envp;
+    for (auto& var : env_store) envp.push_back(var.data());
+    envp.push_back(nullptr);
 
     pid_ = ::fork();
     if (pid_ < 0) {
@@ -82,7 +96,7 @@ child_process::child_process(std::vector<std::string> argv_store, std::string co
         ::dup2(log_fd, 2);
         // Only 0, 1, 2 go to the child: the harness's sockets must not leak into it.
         ::syscall(SYS_close_range, 3U, ~0U, 0U);
-        ::execv(path.c_str(), argv.data());
+        ::execve(path.c_str(), argv.data(), envp.data());
         static char const message[] = "tunnel-bench: exec failed: ";
         ::write(2, message, sizeof message - 1);
         ::write(2, path.c_str(), path.size());

@@ -15,8 +15,10 @@ namespace bench {
 
 class child_process {
 public:
-    // argv[0] is looked up in PATH when it has no '/'. Throws when fork or the log file fails.
-    child_process(std::vector<std::string> argv, std::string const& log_tag);
+    // argv[0] is looked up in PATH when it has no '/'. The child gets the harness's environment with
+    // `extra_env` ("NAME=value") added or replacing. Throws when fork or the log file fails.
+    child_process(std::vector<std::string> argv, std::string const& log_tag,
+                  std::vector<std::string> const& extra_env = {});
     ~child_process();  // SIGKILL to the group if still running; the log is removed unless kept
     child_process(child_process const&) = delete;
     child_process& operator=(child_process const&) = delete;

@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -21,6 +22,7 @@
 #include "report.hpp"
 #include "runner/tunnel_listener.hpp"
 #include "services.hpp"
+#include "tls_identity.hpp"
 
 namespace asio = boost::asio;
 using namespace bench;
@@ -116,9 +118,19 @@ int main(int argc, char** argv) {
     // No keepalive: a run never idles for long, and Beast would re-arm its idle timer on every read
     // (a timerfd_settime per UDP datagram in the harness). The real runner pings from a task of its own.
     listener_opts.keepalive_timeout = std::chrono::milliseconds(0);
+    std::unique_ptr<tls_identity> tls;
+    if (opt.tls) {
+        try {
+            tls = std::make_unique<tls_identity>();
+        } catch (std::exception const& e) {
+            std::cerr << "tunnel-bench: error: " << e.what() << "\n";
+            return 1;
+        }
+        listener_opts.tls = tls->server_context();
+    }
     tunnel::runner::tunnel_listener listener(ioc.get_executor(), {asio::ip::address_v4::loopback(), 0},
                                              listener_opts);
-    bench_env env{ioc.get_executor(), svc, listener, opt};
+    bench_env env{ioc.get_executor(), svc, listener, opt, tls ? tls->ca_file() : std::string()};
 
     std::exception_ptr failure;
     bool finished = false;

@@ -1,5 +1,7 @@
 #include "measure.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -124,13 +126,19 @@ asio::awaitable<measurement> measure(bench_env& env, target const& t, scenario c
         co_await r.stop();
         if (!m.error.empty() || env.opt.keep_logs) r.keep_logs();
     } else {
-        std::string const id = "bench-" + std::to_string(++env.sequence);
+        // The harness's pid in it: a client refuses to start while another runs for the same id.
+        std::string const id = "bench-" + std::to_string(::getpid()) + "-" + std::to_string(++env.sequence);
         auto argv = split_command(t.command);
+        std::string const scheme = env.opt.tls ? "wss" : "ws";
         for (auto const& extra :
-             {std::string("--runner-url"), "ws://127.0.0.1:" + std::to_string(env.listener.port()),
+             {std::string("--runner-url"), scheme + "://127.0.0.1:" + std::to_string(env.listener.port()),
               std::string("--container-id"), id})
             argv.push_back(extra);
-        child_process proc(argv, "client");
+        // SSL_CERT_FILE is OpenSSL's own variable: any OpenSSL-based client that uses the default
+        // trust store reads it, so every client verifies the harness's certificate the same way.
+        std::vector<std::string> env_vars;
+        if (!env.ca_file.empty()) env_vars.push_back("SSL_CERT_FILE=" + env.ca_file);
+        child_process proc(argv, "client", env_vars);
         std::shared_ptr<tunnel_driver> driver;
         try {
             auto peer = co_await accept_client(env, proc, id);

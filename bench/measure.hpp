@@ -38,7 +38,8 @@ struct bench_env {
     services& svc;
     tunnel::runner::tunnel_listener& listener;
     bench_options const& opt;
-    unsigned sequence = 0;  // container ids: bench-1, bench-2, ...
+    std::string ca_file;    // --tls: the CA clients must trust (given to them as SSL_CERT_FILE)
+    unsigned sequence = 0;  // container ids: bench-PID-1, bench-PID-2, ...
 };
 
 boost::asio::awaitable<measurement> measure(bench_env& env, target const& t, scenario const& sc,

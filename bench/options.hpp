@@ -20,6 +20,11 @@ struct bench_options {
     std::size_t datagrams = 50000;      // UDP: datagrams sent per run
     std::size_t udp_window = 64;        // UDP: datagrams in flight
     std::chrono::seconds timeout{120};  // a single run longer than this fails (watchdog)
+
+    std::vector<unsigned> trickle_rates{200, 2000};  // trickle: echoes per second, one run each
+    double trickle_seconds = 10;                     // trickle: length of each run
+    bool tls = false;  // clients connect with wss:// to a certificate made at start
+
     bool direct = true;
     bool relay = true;
     bool smoke = false;

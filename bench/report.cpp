@@ -129,7 +129,9 @@ void print_table(std::ostream& out, bench_report const& report) {
         << ", targets alternating each run;"
         << " throughput " << (opt.bytes >> 20) << " MiB per run, latency " << opt.requests << " requests, "
         << opt.cycles << " connection cycles, " << opt.idle << " idle connections, " << opt.datagrams
-        << " datagrams" << (opt.smoke ? "  [SMOKE: sizes too small to mean anything]" : "") << "\n";
+        << " datagrams, trickle runs of " << opt.trickle_seconds << " s"
+        << (opt.tls ? "; clients over wss:// (TLS), direct and relay plain TCP" : "")
+        << (opt.smoke ? "  [SMOKE: sizes too small to mean anything]" : "") << "\n";
     for (auto const& t : report.targets) {
         out << "  " << std::left << std::setw(7) << t.label << "= ";
         if (t.kind == target_kind::direct)
@@ -138,7 +140,8 @@ void print_table(std::ostream& out, bench_report const& report) {
             out << (report.relay_commands.empty() ? std::string("socat") : report.relay_commands.front())
                 << " (a process per connection)\n";
         else
-            out << t.command << " --runner-url ws://127.0.0.1:PORT --container-id ID\n";
+            out << (opt.tls ? "SSL_CERT_FILE=CA " : "") << t.command << " --runner-url "
+                << (opt.tls ? "wss" : "ws") << "://127.0.0.1:PORT --container-id ID\n";
     }
     out << "\n";
 
@@ -218,6 +221,11 @@ void write_json(std::string const& path, bench_report const& report) {
     options["cycles"] = report.opt.cycles;
     options["datagrams"] = report.opt.datagrams;
     options["udp_window"] = report.opt.udp_window;
+    json::array rates;
+    for (unsigned r : report.opt.trickle_rates) rates.emplace_back(r);
+    options["trickle_rates"] = std::move(rates);
+    options["trickle_seconds"] = report.opt.trickle_seconds;
+    options["tls"] = report.opt.tls;
     options["smoke"] = report.opt.smoke;
     json::array scenarios;
     for (auto const& s : report.opt.scenarios) scenarios.emplace_back(s);

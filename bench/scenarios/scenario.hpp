@@ -47,11 +47,18 @@ struct scenario {
     std::function<boost::asio::awaitable<std::vector<figure>>(run_context&)> run;
 };
 
-// Every scenario, in run order.
+// Every scenario with a fixed name, in run order. The trickle scenarios come after them, one per
+// rate: "trickle200" is a 200/s trickle (made on first use).
 std::vector<scenario> const& all_scenarios();
-// Expands a --scenario value (a name or a group: throughput, latency, cpu, all); empty if unknown.
-std::vector<std::string> expand_scenario(std::string const& name);
+// Expands a --scenario value (a name or a group: throughput, latency, cpu, all; "trickle" is one
+// scenario per rate in trickle_rates); empty if unknown.
+std::vector<std::string> expand_scenario(std::string const& name, std::vector<unsigned> const& trickle_rates);
 scenario const* find_scenario(std::string const& name);
+// Where a scenario runs in a round: its place in all_scenarios(), the trickles after every one.
+std::size_t run_order(std::string const& name);
+
+// Echoes per second a trickle may ask for.
+constexpr unsigned max_trickle_rate = 50000;
 
 // Scenario entry points (one file each).
 boost::asio::awaitable<std::vector<figure>> run_throughput(run_context& ctx, bool down, std::size_t streams);
@@ -59,5 +66,6 @@ boost::asio::awaitable<std::vector<figure>> run_latency(run_context& ctx, std::s
 boost::asio::awaitable<std::vector<figure>> run_connection_rate(run_context& ctx);
 boost::asio::awaitable<std::vector<figure>> run_idle(run_context& ctx);
 boost::asio::awaitable<std::vector<figure>> run_udp(run_context& ctx, std::size_t flows);
+boost::asio::awaitable<std::vector<figure>> run_trickle(run_context& ctx, unsigned rate);
 
 }  // namespace bench
