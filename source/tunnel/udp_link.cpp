@@ -158,10 +158,11 @@ asio::awaitable<void> udp_link::pump_down() {
         error_code ec;
         socket_.send(asio::buffer(datagram.data(), datagram.size()), 0, ec);
         if (would_block(ec)) {
-            auto [wec] = co_await socket_.async_wait(udp::socket::wait_write, use_tuple);
+            // (Whatever the wait ends with, closed or moved to the other loopback, the loop looks again.)
+            co_await socket_.async_wait(udp::socket::wait_write, use_tuple);
             auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
             if (cancelled(cs)) break;
-            continue;  // (aborted: closed, or moved to the other loopback; the loop looks again)
+            continue;
         }
         auto const size = datagram.size();
         if (!ec) {
