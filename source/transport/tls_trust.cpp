@@ -143,6 +143,14 @@ std::variant<std::shared_ptr<boost::asio::ssl::context>, std::string> make_tls_c
     auto ctx = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
     SSL_CTX* native = ctx->native_handle();
     ::SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+    // The ciphers offered, AES-128-GCM first: as strong for this use, and a third less CPU per
+    // byte than AES-256-GCM (OpenSSL's default first choice) where the CPU has AES instructions;
+    // ChaCha20 last, for CPUs without them. (Mozilla's "intermediate" list for TLS 1.2.)
+    ::SSL_CTX_set_ciphersuites(native, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+    ::SSL_CTX_set_cipher_list(native,
+                              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                              "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                              "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
 
     if (!settings.insecure) {
         auto const& trust = settings.trust;
