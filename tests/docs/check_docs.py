@@ -76,12 +76,10 @@ class Doc:
             self.anchors.add(slug if n == 0 else f"{slug}-{n}")
 
     def code_spans(self):
-        """(line number, span text, the paragraph's line it is on) for every inline code span."""
+        """(line number, text) of every inline code span, its whitespace made single spaces."""
         for start, text in self.paragraphs:
             for m in re.finditer(r"(`+)(.+?)\1", text, re.S):
-                line_no = start + text.count("\n", 0, m.start())
-                line_text = text.split("\n")[text.count("\n", 0, m.start())]
-                yield line_no, re.sub(r"\s+", " ", m.group(2).strip()), line_text
+                yield start + text.count("\n", 0, m.start()), re.sub(r"\s+", " ", m.group(2).strip())
 
     def prose_without_code(self):
         for start, text in self.paragraphs:
@@ -361,7 +359,7 @@ def check_links(docs, root, problems):
 def check_paths(docs, root, problems):
     count = 0
     for d in docs:
-        for line_no, span, _ in d.code_spans():
+        for line_no, span in d.code_spans():
             path = span.rstrip("/")
             if not REPO_PATH.match(span):
                 continue
@@ -381,7 +379,7 @@ def check_quotes(docs, quotes):
                 continue
             for offset, line in enumerate(lines):
                 quotes.code_line(f"{d.name}:{start + offset}", line, info == "console")
-        for line_no, span, _ in d.code_spans():
+        for line_no, span in d.code_spans():
             quotes.code_span(f"{d.name}:{line_no}", span)
 
 
