@@ -38,6 +38,9 @@ has "$client_files" ' \./usr/bin/tunnel-client$' "tunnel-client is not in /usr/b
 has "$client_files" ' \./usr/share/doc/tunnel-client/copyright$' "no copyright in $client_deb"
 has "$client_files" ' \./usr/share/doc/tunnel-client/changelog\.gz$' "no changelog.gz in $client_deb"
 has "$client_files" ' \./usr/share/doc/tunnel-client/README\.md$' "no README in $client_deb"
+for doc in docs/*.md bench/README.md; do  # the documentation README.md links to, in both artefacts
+    has "$client_files" " \./usr/share/doc/tunnel-client/${doc//./\\.}\$" "no $doc in $client_deb"
+done
 has "$client_files" ' \./usr/share/man/man1/tunnel-client\.1\.gz$' "no manual page in $client_deb"
 has "$runner_files" ' \./usr/share/man/man1/tunnel-runner\.1\.gz$' "no manual page in $runner_deb"
 lacks "$client_files" 'tunnel-runner' "$client_deb holds tunnel-runner"
@@ -46,7 +49,8 @@ has "$runner_files" ' \./usr/share/doc/tunnel-runner/copyright$' "no copyright i
 lacks "$runner_files" 'bin/tunnel-client$' "$runner_deb holds tunnel-client"
 tar_files=$(tar -tzf "$tarball")
 top="tunnel-client-${version}-linux-$(uname -m)"
-for f in tunnel-client README.md LICENSE examples/supervisord/tunnel-client.conf examples/docker/Dockerfile.example; do
+for f in tunnel-client README.md LICENSE examples/supervisord/tunnel-client.conf examples/docker/Dockerfile.example \
+         docs/*.md bench/README.md; do
     grep -qx "$top/$f" <<<"$tar_files" || fail "$tarball lacks $top/$f"
 done
 (cd "$out" && sha256sum -c SHA256SUMS) || fail "SHA256SUMS does not match the artefacts"

@@ -215,10 +215,15 @@ constexpr char const* commands_note =
     "  tunnel-client health [-c ID]            exit 0 when the tunnel is up, 1 when down, 3 when none\n"
     "                                          runs, 5 when the running one could not be asked\n";
 
+// Where the package installs the rest (the manual page, made from this text, says it too).
+constexpr char const* documentation_note =
+    "\nDocumentation: /usr/share/doc/tunnel-client/ (README.md and docs/)\n";
+
 std::string help_text(option_table const& table) {
     return "tunnel-client " TUNNEL_VERSION
            ": lets the runner reach TCP and UDP services inside this container over one WebSocket.\n\n" +
-           usage_line() + "\n\n" + precedence_note + help_layout(table.shown()) + commands_note;
+           usage_line() + "\n\n" + precedence_note + help_layout(table.shown()) + commands_note +
+           documentation_note;
 }
 
 parse_outcome bad_input(std::string const& what) {

@@ -194,6 +194,8 @@ BOOST_AUTO_TEST_CASE(help_and_version) {
     BOOST_TEST(!h.to_stderr);
     BOOST_TEST(h.message.find("--runner-url") != std::string::npos);
     BOOST_TEST(h.message.find("KOHAKURIVER_TUNNEL_URL") != std::string::npos);
+    // The help (and the manual page made from it) says where the package puts the documentation.
+    BOOST_TEST(h.message.find("Documentation: /usr/share/doc/tunnel-client/") != std::string::npos);
     auto v = parse({"-V"});
     BOOST_TEST(v.exit_code == 0);
     BOOST_TEST(v.message.find(TUNNEL_VERSION) != std::string::npos);
