@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
     g++ cmake ninja-build ccache pkg-config
     libboost1.81-dev libboost-program-options1.81-dev libboost-test1.81-dev
-    libboost-url1.81-dev libboost-json1.81-dev libssl-dev
+    libboost-url1.81-dev libboost-json1.81-dev libboost-log1.81-dev libssl-dev
     python3 socat procps
     tinyproxy openssl util-linux supervisor
 )

@@ -44,6 +44,23 @@ std::string absolute(std::string const& path) {
     return ec ? path : made.string();
 }
 
+// The next free number N for PATH.N: one more than the highest in the directory (0 when none).
+// (Read here, not from Boost.Log's collector: its scan reports only files it has not seen yet,
+// and a collector is shared by every sink of a directory for the life of the process.)
+unsigned next_rotated_number(std::string const& path) {
+    auto const base = fs::path(path).filename().string() + ".";
+    unsigned next = 0;
+    std::error_code ec;
+    for (auto const& entry : fs::directory_iterator(fs::path(path).parent_path(), ec)) {
+        auto const name = entry.path().filename().string();
+        if (name.size() <= base.size() || name.compare(0, base.size(), base) != 0) continue;
+        auto const digits = name.substr(base.size());
+        if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+        next = std::max(next, static_cast<unsigned>(std::stoul(digits)) + 1);
+    }
+    return next;
+}
+
 }  // namespace
 
 log_file_backend::log_file_backend(log_file_options options, log_format format)
@@ -52,6 +69,8 @@ log_file_backend::log_file_backend(log_file_options options, log_format format)
 }
 
 bool log_file_backend::open() {
+    // Made once, for the life of the sink: its file counter must go on (a new one would count
+    // from 0 again and replace PATH.0).
     stream_ = nullptr;
     try {
         auto const dir = fs::path(options_.path).parent_path();
@@ -63,11 +82,11 @@ bool log_file_backend::open() {
         // replaces that file when it rotates (checked: with PATH.7 and PATH left by an earlier
         // run, the old PATH.7 is lost). A file left at the path is therefore rotated here first,
         // under the next number, and the new one starts empty.
+        std::string moved;
         std::error_code ec;
         if (fs::file_size(options_.path, ec) > 0 && !ec) {
-            auto const found = collector->scan_for_files(sinks::file::scan_matching, rotated);
-            auto const next = found.last_file_counter ? *found.last_file_counter + 1 : 0u;
-            fs::rename(options_.path, options_.path + "." + std::to_string(next));
+            moved = options_.path + "." + std::to_string(next_rotated_number(options_.path));
+            fs::rename(options_.path, moved);
         }
         auto file = boost::make_shared<sinks::text_file_backend>(
             keywords::file_name = options_.path, keywords::target_file_name = rotated,
@@ -77,6 +96,8 @@ bool log_file_backend::open() {
             keywords::auto_flush = true, keywords::enable_final_rotation = false);
         file->set_file_collector(collector);
         file->scan_for_files(sinks::file::scan_matching, true);  // numbering goes on from there
+        // ...and the file rotated above counts among the kept ones: the oldest go, as usual.
+        if (!moved.empty()) collector->store_file(moved);
         file->set_open_handler([this](std::ostream& stream) {
             stream_ = &stream;
             auto const at = stream.tellp();
@@ -117,10 +138,22 @@ bool log_file_backend::write(boost::log::record_view const& record, std::string_
     if (stream_ == nullptr || !stream_->good()) {
         int const error = errno;
         auto const name = file_->get_current_file_name().string();
-        file_.reset();  // closed; nothing of it is written any more
-        stream_ = nullptr;
-        // Cut back to the last whole line (the file may have taken part of this one).
-        if (!name.empty()) (void)::truncate(name.c_str(), static_cast<off_t>(start));
+        // The file is let go, cut back to its last whole line (it may have taken part of this
+        // one). Closing it writes what the stream still buffers, so it is closed first, under a
+        // name of its own (the backend then only closes it, nothing to rotate), then cut, then
+        // put back (or removed, when nothing is left).
+        std::error_code ec;
+        auto const aside = name + ".failed";
+        if (!name.empty()) fs::rename(name, aside, ec);
+        close_file();
+        if (!name.empty() && !ec) {
+            std::error_code ignored;
+            fs::resize_file(aside, start, ignored);
+            if (start == 0)
+                fs::remove(aside, ignored);
+            else
+                fs::rename(aside, name, ignored);
+        }
         fail("cannot be written", error != 0 ? std::strerror(error) : "write failed");
         return false;
     }
@@ -129,10 +162,8 @@ bool log_file_backend::write(boost::log::record_view const& record, std::string_
 }
 
 void log_file_backend::consume(boost::log::record_view const& record, string_type const& line) {
-    if (!file_) {
-        if (failing_ && std::chrono::steady_clock::now() < retry_at_) return drop();
-        if (!open()) return drop();
-    }
+    if (failing_ && std::chrono::steady_clock::now() < retry_at_) return drop();
+    if (!file_ && !open()) return drop();
     if (failing_) {
         // Working again: the file says what it missed before it goes on.
         timespec now{};
@@ -154,9 +185,18 @@ void log_file_backend::drop() {
     dropped_total_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void log_file_backend::fail(std::string_view what, std::string const& reason) {
-    file_.reset();
+void log_file_backend::close_file() {
     stream_ = nullptr;
+    good_size_ = 0;
+    if (!file_) return;
+    try {
+        file_->rotate_file();  // closes it; a file still at its path is rotated (moved away: only closed)
+    } catch (std::exception const&) {
+        // (cannot be rotated: closed all the same; the next line says so if it matters)
+    }
+}
+
+void log_file_backend::fail(std::string_view what, std::string const& reason) {
     retry_at_ = std::chrono::steady_clock::now() + retry_after;
     if (failing_) return;  // said once already
     failing_ = true;
@@ -169,9 +209,15 @@ void log_file_backend::flush() {
     if (file_) file_->flush();
 }
 
-void log_file_backend::reopen() {
-    file_.reset();  // closes the file we had, wherever it has been moved
+void log_file_backend::release() {
+    file_.reset();  // (no final rotation: enable_final_rotation is off)
     stream_ = nullptr;
+}
+
+void log_file_backend::reopen() {
+    // Closes the file we had, wherever it has been moved (logrotate): the next line opens the path
+    // again. A file still at the path is rotated, under the next number.
+    close_file();
     retry_at_ = {};
 }
 

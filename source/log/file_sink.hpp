@@ -36,6 +36,8 @@ public:
     void flush();
     // The next line opens the file again by its name (a failed one is tried again at once).
     void reopen();
+    // The sink is done with (another file is used from now on): its file is closed as it is.
+    void release();
 
     // Lines lost since the start because the file could not be written.
     std::uint64_t dropped() const { return dropped_total_.load(std::memory_order_relaxed); }
@@ -43,6 +45,7 @@ public:
 
 private:
     bool open();
+    void close_file();
     // Writes one line through the file backend; false (and the file let go) when that failed.
     bool write(boost::log::record_view const& record, std::string_view line);
     void fail(std::string_view what, std::string const& reason);

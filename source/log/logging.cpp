@@ -296,12 +296,14 @@ std::string log_to_file(log_file_options const& options) {
     std::lock_guard lock(s.mutex);
     auto backend = boost::make_shared<log_file_backend>(options, s.format);
     auto sink = boost::make_shared<file_sink>(backend);
+    auto const previous = s.to_file;
     {
         std::lock_guard feeding(s.writer.feed_mutex_);
         s.to_file = sink;
         set_formatter(s);
     }
     install(s, sink);
+    if (previous) previous->locked_backend()->release();  // its file is closed now
     s.to_stderr.reset();
     s.writer.start();
     return {};
