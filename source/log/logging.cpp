@@ -51,6 +51,10 @@ logging::attribute_name const& details_key() {
 }
 
 std::atomic<log_level> current_level{log_level::info};
+std::atomic<log_format> current_format{log_format::text};
+// Set at exit once the writer has stopped: Boost.Log's own statics go next, so a line logged
+// after that (from a destructor) is written to stderr directly.
+std::atomic<bool> after_exit{false};
 std::atomic<std::uint64_t> queue_dropped{0};
 
 using stderr_sink = sinks::synchronous_sink<sinks::text_ostream_backend>;
@@ -220,8 +224,12 @@ logging_state& state() {
     static auto* const instance = [] {
         auto* s = new logging_state;
         s->writer.feed = [s](std::vector<log_details>& lines) { feed_lines(*s, lines); };
+        (void)logging::core::get();  // made before the handler below: it goes after it has run
         // Lines still queued at exit are written before Boost.Log's own statics go.
-        std::atexit([] { stop_logging(); });
+        std::atexit([] {
+            stop_logging();
+            after_exit = true;
+        });
         return s;
     }();
     return *instance;
@@ -272,6 +280,7 @@ void install(logging_state& s, boost::shared_ptr<sinks::sink> sink) {
 void init_logging(log_level level, log_format format) {
     auto& s = state();
     current_level = level;
+    current_format = format;
     std::lock_guard lock(s.mutex);
     s.format = format;
     // (No core filter: log_enabled() looks at the level before anything is made.)
@@ -339,6 +348,13 @@ bool log_enabled(log_level level) {
 void log_write(log_level level, std::string_view message, std::initializer_list<log_field> fields) {
     log_details details{{}, level, std::string(message), {fields.begin(), fields.end()}};
     ::clock_gettime(CLOCK_REALTIME, &details.time);
+    if (after_exit.load(std::memory_order_acquire)) {
+        std::string line;
+        append_line(line, current_format.load(), {details.time, level, details.message, details.fields});
+        line += '\n';
+        (void)!::write(STDERR_FILENO, line.data(), line.size());
+        return;
+    }
     state().writer.push(std::move(details), level >= log_level::warn);
 }
 
