@@ -149,11 +149,15 @@ asio::awaitable<dial_result> handshake(std::unique_ptr<beast_ws_connection<Ws>> 
     co_return dial_result{std::move(conn), {}, {}, {}};
 }
 
-// What the WebSocket runs on: with the direct writer, a write_lock_stream, so that the frame
-// writer can write DATA frames around Beast; else the stream itself.
+// What the WebSocket runs on. With the direct writer: a write_lock_stream, so that the frame
+// writer can write DATA frames around Beast, over Asio's TLS stream itself (Beast's ssl_stream
+// adds a flat_stream that copies the first 64 KiB of every gathered write into one buffer, for
+// writers that send small pieces; the direct writer sends whole frames). Else the stream itself,
+// and Beast's ssl_stream for its small pieces.
 #if TUNNEL_DIRECT_WS_WRITE
 template <class Next>
 using under_websocket = write_lock_stream<Next>;
+using tls_stream = asio::ssl::stream<beast::tcp_stream>;
 template <class Ws>
 auto& tls_layer(Ws& ws) {
     return ws.next_layer().next_layer();
@@ -161,6 +165,7 @@ auto& tls_layer(Ws& ws) {
 #else
 template <class Next>
 using under_websocket = Next;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 template <class Ws>
 auto& tls_layer(Ws& ws) {
     return ws.next_layer();
@@ -194,7 +199,7 @@ asio::awaitable<dial_result> dial_websocket(asio::any_io_executor ex, dial_optio
 
     // The context is built once (tls_trust.hpp) and shared by every dial; it outlives each stream.
     if (!config.tls_context) co_return dial_result{nullptr, asio::error::no_protocol_option, "tls", {}};
-    using ws_type = websocket::stream<under_websocket<beast::ssl_stream<beast::tcp_stream>>>;
+    using ws_type = websocket::stream<under_websocket<tls_stream>>;
     ws_type ws(std::move(stream), *config.tls_context);
     auto& tls = tls_layer(ws);
     auto const& name = config.tls_server_name.empty() ? config.endpoint.host : config.tls_server_name;
