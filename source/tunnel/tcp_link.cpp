@@ -36,8 +36,8 @@ tcp_link::tcp_link(std::shared_ptr<session_context> ctx, std::uint32_t client_id
     : link(std::move(ctx), client_id, port, protocol::proto::tcp), socket_(executor_) {}
 
 // The pair ends when the link is closed: each then sees the closed socket, or its queue's end.
-// (Each pump is one coroutine frame for the connection's life: what they call only for a while,
-// opening, flushing, waiting for room, has frames of its own that go when they return.)
+// (Each pump is one coroutine frame for the connection's life, which every idle connection keeps:
+// the work between two waits is done by plain functions, whose locals live on the stack.)
 asio::awaitable<void> tcp_link::pump_up() {
     co_await asio::this_coro::throw_if_cancelled(false);  // cancelled waits return, not throw
     bool opened = false;
@@ -60,42 +60,45 @@ asio::awaitable<void> tcp_link::pump_up() {
             bool const room = co_await wait_for_upstream_room();
             if (!room) break;  // the link is over
         }
-        // Read as much as the socket holds, up to a whole frame, straight behind the header room.
-        transport::frame_bytes frame(protocol::header_size + protocol::max_data_payload);
-        error_code ec;
-        auto const payload = asio::buffer(frame.data() + protocol::header_size, protocol::max_data_payload);
-        std::size_t const n = socket_.read_some(payload, ec);
-        if (would_block(ec)) {
-            readable = false;  // drained: wait for more
-            continue;
-        }
-        if (ec == asio::error::eof) {
-            // The service closed: what it sent has gone up already; tell the runner, then flush.
-            local_eof_ = true;
-            apply(state_.local_eof());
-            if (linger_) linger_->cancel();  // a linger wait for this EOF ends now
-            break;
-        }
-        if (ec) {
-            on_local_error(ec);
-            break;
-        }
-        readable = n == protocol::max_data_payload;
-        if (state_.silent()) continue;  // the runner has let go of this stream: discard
-        if (n <= small_read) {
-            // A small read gets a buffer of its own size: queued frames hold little more than they
-            // carry (the upstream budget counts what they hold).
-            auto const end = frame.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + n);
-            frame = transport::frame_bytes(frame.begin(), end);
-        } else {
-            frame.resize(protocol::header_size + n);
-        }
-        protocol::write_header(frame.data(),
-                               protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
-        bump(stats_.bytes_up, n);
-        send_data(std::move(frame));
-        }
+        auto const got = read_local();
+        if (got == read_result::over) break;
+        readable = got == read_result::full;
+    }
     pump_ended(co_await asio::this_coro::cancellation_state);
+}
+
+tcp_link::read_result tcp_link::read_local() {
+    // As much as the socket holds, up to a whole frame, straight behind the header room.
+    transport::frame_bytes frame(protocol::header_size + protocol::max_data_payload);
+    error_code ec;
+    auto const payload = asio::buffer(frame.data() + protocol::header_size, protocol::max_data_payload);
+    std::size_t const n = socket_.read_some(payload, ec);
+    if (would_block(ec)) return read_result::drained;
+    if (ec == asio::error::eof) {
+        // The service closed: what it sent has gone up already; tell the runner, then flush.
+        local_eof_ = true;
+        apply(state_.local_eof());
+        if (linger_) linger_->cancel();  // a linger wait for this EOF ends now
+        return read_result::over;
+    }
+    if (ec) {
+        on_local_error(ec);
+        return read_result::over;
+    }
+    auto const filled = n == protocol::max_data_payload ? read_result::full : read_result::drained;
+    if (state_.silent()) return filled;  // the runner has let go of this stream: discard
+    if (n <= small_read) {
+        // A small read gets a buffer of its own size: queued frames hold little more than they
+        // carry (the upstream budget counts what they hold).
+        auto const end = frame.begin() + static_cast<std::ptrdiff_t>(protocol::header_size + n);
+        frame = transport::frame_bytes(frame.begin(), end);
+    } else {
+        frame.resize(protocol::header_size + n);
+    }
+    protocol::write_header(frame.data(), protocol::make_header(protocol::msg_type::data, proto_, client_id_, port_));
+    bump(stats_.bytes_up, n);
+    send_data(std::move(frame));
+    return filled;
 }
 
 asio::awaitable<void> tcp_link::pump_down() {
@@ -114,15 +117,7 @@ asio::awaitable<void> tcp_link::pump_down() {
             if (cancelled(cs)) break;
             continue;
         }
-        // A service that keeps up takes the bytes at once: no wait, no timer, no wake-up. Only
-        // when its socket is full does the pump wait, for room and not with bytes in flight, so
-        // that closing the link may drop the queue at any time.
-        // (The buffers are this thread's: only used between here and write_some, not in the frame
-        // that every idle connection keeps.)
-        thread_local std::array<asio::const_buffer, max_gather> buffers;
-        error_code ec;
-        auto const count = pending_.gather(buffers);
-        std::size_t const n = socket_.write_some(std::span<asio::const_buffer const>(buffers.data(), count), ec);
+        auto ec = write_local();
         if (would_block(ec)) {
             ec = co_await wait_writable();
             auto const cs = co_await asio::this_coro::cancellation_state;  // (bound first: GCC 12)
@@ -133,11 +128,23 @@ asio::awaitable<void> tcp_link::pump_down() {
             on_local_error(ec);
             break;
         }
-        bump(stats_.bytes_down, n);
-        pending_.consume(n);
-        downstream_.release(n);
     }
     pump_ended(co_await asio::this_coro::cancellation_state);
+}
+
+error_code tcp_link::write_local() {
+    // A service that keeps up takes the bytes at once: no wait, no timer, no wake-up. Only when its
+    // socket is full does the pump wait, for room and not with bytes in flight, so that closing the
+    // link may drop the queue at any time.
+    std::array<asio::const_buffer, max_gather> buffers;
+    error_code ec;
+    auto const count = pending_.gather(buffers);
+    std::size_t const n = socket_.write_some(std::span<asio::const_buffer const>(buffers.data(), count), ec);
+    if (ec) return ec;
+    bump(stats_.bytes_down, n);
+    pending_.consume(n);
+    downstream_.release(n);
+    return {};
 }
 
 asio::awaitable<bool> tcp_link::open_and_answer() {
@@ -198,8 +205,6 @@ asio::awaitable<std::string> tcp_link::open_local() {
     }
     co_return "connect to port " + std::to_string(port_) + " failed: " + reasons;
 }
-
-
 
 asio::awaitable<error_code> tcp_link::wait_writable() {
     if (state_.phase() != link_phase::flushing) {

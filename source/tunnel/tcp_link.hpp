@@ -27,6 +27,9 @@ private:
     boost::asio::awaitable<std::string> open_local();  // empty on success, else the reason
     boost::asio::awaitable<boost::system::error_code> connect_within(boost::asio::ip::tcp::endpoint const& endpoint,
                                                                      boost::asio::steady_timer& deadline);
+    enum class read_result { drained, full, over };  // full: more may wait; over: the link is done
+    read_result read_local();                         // one read into one DATA frame
+    boost::system::error_code write_local();          // one gathered write of the queue
     // Waits until the socket takes more; bounded by the stall timeout once nobody waits for the
     // stream (flushing).
     boost::asio::awaitable<boost::system::error_code> wait_writable();
