@@ -8,6 +8,7 @@
 
 #include "app/help_layout.hpp"
 #include "app/option_values.hpp"
+#include "app/target_arch.hpp"
 #include "cli/parse.hpp"
 #include "tunnel/reach.hpp"
 
@@ -371,7 +372,8 @@ parse_outcome parse_options(int argc, char const* const* argv) {
         return bad_input("unexpected argument '" + vm["stray"].as<std::vector<std::string>>().front() + "'");
     if (vm.count("help")) return parse_outcome{std::nullopt, 0, help_text(table), false};
     if (vm.count("version"))
-        return parse_outcome{std::nullopt, 0, "tunnel-client " TUNNEL_VERSION "\n", false};
+        return parse_outcome{std::nullopt, 0,
+                             "tunnel-client " TUNNEL_VERSION " (linux-" TUNNEL_TARGET_ARCH ")\n", false};
 
     try {
         for (std::size_t rank = 0; rank < option_table::ranks; ++rank)
