@@ -19,7 +19,7 @@ cmake_policy(VERSION 3.25)  # (ctest reads this with no policies set)
 # Nodes look like tu65536[...,color=green,label="NAME|FILE(LINE)|labels: @a @b"]; (yellow when
 # disabled; the module's label is its name alone) and each is followed by the edge from its parent,
 # tu2 -> tu65536; (dependencies are edges with attributes, not read here).
-function(_boost_test_case_commands target executable listing timeout one_at_a_time out_var)
+function(_boost_test_case_commands target executable listing timeout one_at_a_time emulator out_var)
     # DOT ends statements with ';': without them, the lines become a CMake list.
     string(REPLACE ";" "" listing "${listing}")
     string(REPLACE "\n" ";" lines "${listing}")
@@ -45,6 +45,10 @@ function(_boost_test_case_commands target executable listing timeout one_at_a_ti
     endforeach()
 
     list(JOIN one_at_a_time "|" one_at_a_time)
+    set(run "")  # the emulator's words, each quoted, before the executable
+    foreach(word IN LISTS emulator)
+        string(APPEND run "[==[${word}]==] ")
+    endforeach()
     set(commands "")
     foreach(id IN LISTS ids)
         # Test cases only: not the module (no parent) and not a suite (children).
@@ -68,7 +72,7 @@ function(_boost_test_case_commands target executable listing timeout one_at_a_ti
         list(FILTER locks INCLUDE REGEX "^(${one_at_a_time})$")
         set(test "${target}.${unit}")
         string(APPEND commands
-               "add_test([==[${test}]==] [==[${executable}]==] [==[--run_test=${unit}]==] --log_level=message)\n"
+               "add_test([==[${test}]==] ${run}[==[${executable}]==] [==[--run_test=${unit}]==] --log_level=message)\n"
                "set_tests_properties([==[${test}]==] PROPERTIES TIMEOUT ${timeout} LABELS [==[${labels}]==]"
                " \${boost_test_skip_property} [==[is skipped: precondition failed]==])\n")
         if(locks)
@@ -83,8 +87,8 @@ endfunction()
 
 # Adds the ctest entries of target (its executable at `executable`). one_at_a_time: Boost.Test
 # labels (a list) whose cases run one at a time; cmake_command runs the entry that reports a
-# listing that failed.
-function(add_boost_test_cases target executable listing_file timeout one_at_a_time cmake_command)
+# listing that failed; emulator (a list, may be empty) runs the executable (a cross build's).
+function(add_boost_test_cases target executable listing_file timeout one_at_a_time cmake_command emulator)
     if(DEFINED ENV{TUNNEL_TESTS_NO_SKIP})
         set(boost_test_skip_property FAIL_REGULAR_EXPRESSION)
     else()
@@ -98,7 +102,7 @@ function(add_boost_test_cases target executable listing_file timeout one_at_a_ti
     set(result 0)
     set(output "")
     if("${executable}" IS_NEWER_THAN "${listing_file}")
-        execute_process(COMMAND "${executable}" --list_content=DOT
+        execute_process(COMMAND ${emulator} "${executable}" --list_content=DOT
                         RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE listing TIMEOUT 60)
         if(result EQUAL 0)
             file(WRITE "${listing_file}" "${listing}")
@@ -109,7 +113,7 @@ function(add_boost_test_cases target executable listing_file timeout one_at_a_ti
     set(commands "")
     if(result EQUAL 0)
         _boost_test_case_commands("${target}" "${executable}" "${listing}" "${timeout}" "${one_at_a_time}"
-                                  commands)
+                                  "${emulator}" commands)
     endif()
     if(commands STREQUAL "")
         # One entry that fails, saying why (a failed listing is not kept: the next run lists again).

@@ -71,6 +71,7 @@ asio::awaitable<void> wait_until(std::function<bool()> pred, std::chrono::millis
 // ---- child process ----------------------------------------------------------------------------
 
 std::string client_path() { return TUNNEL_CLIENT_PATH; }
+std::string client_binary() { return TUNNEL_CLIENT_BINARY; }
 
 client_process::client_process(std::vector<std::string> args, std::map<std::string, std::string> env,
                                std::size_t max_open_files)

@@ -26,14 +26,29 @@ namespace tunnel::test {
 
 namespace asio = boost::asio;
 
-// A client's memory figures mean something only without a sanitizer: ASan keeps freed memory in
-// quarantine (so its high-water mark follows how many bytes went through, not what is held) and
-// TSan adds shadow memory. Bounds on them are checked in the unsanitized builds only.
-#ifdef TUNNEL_TESTS_SANITIZED
-inline constexpr bool memory_figures_meaningful = false;
+// A cross build's tests run under an emulator (qemu-user runs the arm64 build's tests here), and so
+// do the clients they start: client_path() is then a script that runs client_binary() under it.
+#ifdef TUNNEL_TEST_EMULATOR
+inline constexpr char const* emulator_path = TUNNEL_TEST_EMULATOR;
 #else
-inline constexpr bool memory_figures_meaningful = true;
+inline constexpr char const* emulator_path = nullptr;
 #endif
+
+// A client's memory figures mean something only without a sanitizer and without an emulator: ASan
+// keeps freed memory in quarantine (so its high-water mark follows how many bytes went through, not
+// what is held), TSan adds shadow memory, and /proc/PID/status of an emulated client is the
+// emulator's (its translated code included). Bounds on them are checked in the plain native builds.
+#if defined(TUNNEL_TESTS_SANITIZED)
+inline constexpr char const* memory_figures_meaningless_because =
+    "memory figures are checked in the unsanitized build only";
+#elif defined(TUNNEL_TEST_EMULATOR)
+inline constexpr char const* memory_figures_meaningless_because =
+    "the client runs under an emulator (" TUNNEL_TEST_EMULATOR
+    "): /proc/PID/status shows the emulator's memory";
+#else
+inline constexpr char const* memory_figures_meaningless_because = nullptr;
+#endif
+inline constexpr bool memory_figures_meaningful = memory_figures_meaningless_because == nullptr;
 
 // A sanitized client starts, handles each event and exits several times slower (TSan most). An
 // upper bound on how long the client takes, when the bound is what a test checks, is
@@ -70,7 +85,10 @@ std::vector<std::string> lines_of(std::string const& text);
 
 // ---- tunnel-client as a child process -------------------------------------------------------
 
+// What the tests run as tunnel-client (the client, or a script that runs it under the emulator).
 std::string client_path();
+// The client's executable itself.
+std::string client_binary();
 
 class client_process {
 public:

@@ -111,6 +111,7 @@ throwaway_root::throwaway_root(std::string binary) {
                                                        fs::perms::group_exec | fs::perms::others_read |
                                                        fs::perms::others_exec);
         for (auto const& lib : shared_objects(binary)) add_file(lib, lib);
+        if (emulator_path) add_file(emulator_path, emulator_in_root());
         // Its own, not the host's: a bare root (debootstrap) may have none to copy.
         write_file("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
 #ifdef TUNNEL_TESTS_SANITIZED
@@ -145,6 +146,10 @@ throwaway_root::throwaway_root(std::string binary) {
 throwaway_root::~throwaway_root() {
     std::error_code ignored;
     fs::remove_all(root_, ignored);
+}
+
+std::string throwaway_root::emulator_in_root() {
+    return emulator_path ? "/" + fs::path(emulator_path).filename().string() : std::string();
 }
 
 std::string throwaway_root::in_root(std::string const& path_in_root) const {
@@ -183,8 +188,10 @@ bool throwaway_root::exists(std::string const& path_in_root) const {
 std::unique_ptr<client_process> throwaway_root::run_client(std::vector<std::string> args,
                                                            std::map<std::string, std::string> env) const {
     std::vector<std::string> argv;
+    if (emulator_path) args.insert(args.begin(), "/tunnel-client");
+    std::string const program = emulator_path ? emulator_in_root() : "/tunnel-client";
     if (!needs_proc) {
-        argv = {root_, "/tunnel-client"};
+        argv = {root_, program};
         argv.insert(argv.end(), args.begin(), args.end());
         return client_process::run_program(chroot_path(), std::move(argv), std::move(env));
     }
@@ -194,7 +201,7 @@ std::unique_ptr<client_process> throwaway_root::run_client(std::vector<std::stri
             "private",
             "/bin/sh",
             "-c",
-            "mount -t proc proc \"$0/proc\" && exec " + chroot_path() + " \"$0\" /tunnel-client \"$@\"",
+            "mount -t proc proc \"$0/proc\" && exec " + chroot_path() + " \"$0\" " + program + " \"$@\"",
             root_};
     argv.insert(argv.end(), args.begin(), args.end());
     return client_process::run_program(unshare_path(), std::move(argv), std::move(env));

@@ -7,7 +7,8 @@
 // runtimes need /proc: a sanitized client gets one mounted in ROOT in a private mount namespace
 // of its own (unshare --mount), which a plain chroot (/ not a mount point) cannot give.
 // usable() is the precondition of tests that use one; the constructor throws (with the reason)
-// when the client does not start in it.
+// when the client does not start in it. Under an emulator (harness.hpp: a cross build's tests) the
+// emulator is copied in beside the client, statically linked as qemu-user-static is, and runs it.
 
 #include <map>
 #include <memory>
@@ -22,7 +23,7 @@ namespace tunnel::test {
 class throwaway_root {
 public:
     // binary: the tunnel-client to copy in (the test build's, or the static one).
-    explicit throwaway_root(std::string binary = client_path());
+    explicit throwaway_root(std::string binary = client_binary());
     // Whether throwaway roots work here (root, chroot, ldd; for a sanitized client unshare and a
     // private mount namespace): a precondition, with the reason when they do not.
     static precondition_result usable(boost::unit_test::test_unit_id);
@@ -31,6 +32,8 @@ public:
     throwaway_root& operator=(throwaway_root const&) = delete;
 
     std::string const& path() const { return root_; }
+    // Where the emulator is in every root, or empty without one.
+    static std::string emulator_in_root();
 
     // Copies src to path_in_root (absolute, e.g. "/etc/ssl/cert.pem"), creating directories.
     void add_file(std::string const& src, std::string const& path_in_root);

@@ -47,7 +47,10 @@ BOOST_AUTO_TEST_CASE(slow_service_memory_bounded_nothing_lost) {
             auto const growth_kib = client.hwm_kib() - rss_before;
             BOOST_TEST_MESSAGE(
                 "client memory growth while 64 MiB waited for a stalled service: " << growth_kib << " KiB");
-            if (memory_figures_meaningful) BOOST_TEST(growth_kib < 24u * 1024);
+            if (memory_figures_meaningful)
+                BOOST_TEST(growth_kib < 24u * 1024);
+            else
+                BOOST_TEST_MESSAGE("the memory bound is not checked: " << memory_figures_meaningless_because);
             BOOST_TEST(emu.sessions_accepted() == 1u);
         },
         120s);
@@ -136,7 +139,10 @@ BOOST_AUTO_TEST_CASE(slow_runner_bounds_upstream_memory_nothing_lost) {
             auto const growth_kib = client.hwm_kib() - rss_before;
             BOOST_TEST_MESSAGE("client memory growth while the runner did not read: " << growth_kib
                                                                                       << " KiB");
-            if (memory_figures_meaningful) BOOST_TEST(growth_kib < 24u * 1024);
+            if (memory_figures_meaningful)
+                BOOST_TEST(growth_kib < 24u * 1024);
+            else
+                BOOST_TEST_MESSAGE("the memory bound is not checked: " << memory_figures_meaningless_because);
             co_await expect_frame(*peer, msg_type::connected, 1);
             sha256 hash;
             std::size_t total = 0;
