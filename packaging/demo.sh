@@ -2,7 +2,10 @@
 # The quick start: installs what is missing, builds, and shows the whole path on this machine:
 #   user request -> tunnel-runner (runner emulator) -> WebSocket -> tunnel-client -> service
 # The "container's service" is a small web server on 127.0.0.1; the request goes to the
-# runner's forwarded port and the answer comes back through the tunnel.
+# runner's forwarded port and the answer comes back through the tunnel; the demo fails unless it is
+# the service's page. DEMO_CLIENT runs another tunnel-client instead of the release build's, for
+# example the arm64 one under qemu-user:
+#   DEMO_CLIENT="qemu-aarch64-static ./tunnel-client" packaging/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +17,7 @@ bash packaging/setup.sh
 cmake --preset release >/dev/null
 cmake --build --preset release
 bin=build/release
+read -r -a client <<<"${DEMO_CLIENT:-$bin/tunnel-client}"
 
 work=$(mktemp -d)
 pids=()
@@ -26,7 +30,8 @@ trap cleanup EXIT
 
 # 1. The service inside the container.
 mkdir -p "$work/site"
-echo "Hello from the service inside the container, reached through tunnel-client." > "$work/site/index.html"
+page="Hello from the service inside the container, reached through tunnel-client."
+echo "$page" > "$work/site/index.html"
 python3 -m http.server "$service_port" --bind 127.0.0.1 --directory "$work/site" >"$work/service.log" 2>&1 &
 pids+=($!)
 
@@ -57,7 +62,7 @@ wait_for() {  # wait_for FILE TEXT SECONDS
     echo "demo: timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
 }
 wait_for "$work/runner.log" "runner: listening" 10
-"$bin/tunnel-client" --runner-url "ws://127.0.0.1:$runner_port" --container-id demo --log-level info \
+"${client[@]}" --runner-url "ws://127.0.0.1:$runner_port" --container-id demo --log-level info \
     >"$work/client.log" 2>&1 &
 pids+=($!)
 wait_for "$work/client.log" "tunnel up" 10
@@ -65,10 +70,13 @@ wait_for "$work/client.log" "tunnel up" 10
 # 4. A user request through the tunnel.
 echo
 echo "== GET http://127.0.0.1:$forward_port/ (forwarded by the runner into container 'demo', port $service_port)"
-python3 - "$forward_port" <<'PY'
+python3 - "$forward_port" "$page" <<'PY'
 import sys, urllib.request
 with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/", timeout=10) as r:
-    print(f"HTTP {r.status}: {r.read().decode().strip()}")
+    body = r.read().decode().strip()
+    print(f"HTTP {r.status}: {body}")
+if body != sys.argv[2]:
+    sys.exit("demo: the answer is not the service's page")
 PY
 echo
 echo "== tunnel-client log"
