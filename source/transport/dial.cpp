@@ -51,6 +51,11 @@ void configure(Ws& ws, dial_options const& config) {
         }));
     ws.read_message_max(config.max_message);
     ws.auto_fragment(false);
+    // A client masks every frame it sends, and Beast masks into its write buffer: at the default
+    // 4 KiB a large DATA frame left in 4 KiB writes. On the path without the direct writer 64 KiB
+    // took upload from 0.21x to 0.79x of the direct writer's (CPU per GiB 5.3x to 1.28x); 256 KiB
+    // did no better. One buffer per connection to the runner.
+    ws.write_buffer_bytes(64 * 1024);
     ws.binary(true);
 }
 
