@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <csignal>
+#include <filesystem>
 
 #include "control/ask.hpp"
 #include "control/endpoint.hpp"
@@ -20,6 +21,7 @@
 #include "control/server.hpp"
 #include "harness.hpp"
 #include "preconditions.hpp"
+#include "temp_dir.hpp"
 
 using namespace tunnel;
 using namespace tunnel::test;
@@ -478,10 +480,18 @@ BOOST_AUTO_TEST_CASE(another_user_is_refused_and_the_client_carries_on,
     client_process client(client_args(listener.port(), id));
     run_test(ioc, [&]() -> asio::awaitable<void> {
         auto peer = co_await accept_peer(listener);
-        // setpriv drops to nobody, who asks for the status.
+        // setpriv drops to nobody, who asks for the status with a copy of the client that it can
+        // read (the build tree may lie under a directory private to root, as a mktemp -d checkout
+        // does; under an emulator, the emulator reads the client as nobody).
+        temp_dir for_nobody("tunnel-nobody");
+        std::filesystem::permissions(for_nobody.path(), std::filesystem::perms(0755));
+        auto const copy = for_nobody.path() + "/tunnel-client";
+        std::filesystem::copy_file(client_binary(), copy);
+        std::vector<std::string> args{"--reuid=65534", "--regid=65534", "--clear-groups"};
+        if (emulator_path) args.push_back(emulator_path);
+        args.insert(args.end(), {copy, "status", "-c", id});
         auto other = client_process::run_program(
-            setpriv_path,
-            {"--reuid=65534", "--regid=65534", "--clear-groups", client_path(), "status", "-c", id},
+            setpriv_path, std::move(args),
             // (nobody may not read the tree's TSan suppressions; this short command needs none)
             {{"TSAN_OPTIONS", ""}});
         auto const code = co_await other->wait_exit(10s);
