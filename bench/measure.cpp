@@ -38,9 +38,7 @@ asio::awaitable<double> settled_cpu(std::vector<pid_t> pids) {
         if (!children || clock_type::now() >= deadline) break;
         co_await pause(5ms);
     }
-    double total = 0;
-    for (pid_t pid : pids) total += tree_cpu_seconds(pid);
-    co_return total;
+    co_return tree_cpu_seconds(pids);
 }
 
 // Runs the scenario; after opt.timeout the transport is aborted so that every wait returns.

@@ -56,6 +56,12 @@ double tree_cpu_seconds(pid_t pid) {
     return total;
 }
 
+double tree_cpu_seconds(std::vector<pid_t> const& pids) {
+    double total = 0;
+    for (pid_t pid : pids) total += tree_cpu_seconds(pid);
+    return total;
+}
+
 memory_kib process_memory(pid_t pid) {
     memory_kib out;
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");

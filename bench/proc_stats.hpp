@@ -21,6 +21,8 @@ std::vector<pid_t> children_of(pid_t pid);
 // parents' cutime/cstime. Exact once the descendants have been reaped; a descendant that is reaped
 // between two reads can be counted twice or missed, so callers wait for the children to go first.
 double tree_cpu_seconds(pid_t pid);
+// The sum of tree_cpu_seconds over pids (a target's measured processes).
+double tree_cpu_seconds(std::vector<pid_t> const& pids);
 
 // The harness's own CPU seconds, all threads (getrusage). Per second of a run, near 1 means the
 // harness (it plays the user, the runner and the service on one thread), not the target, limits it.

@@ -105,11 +105,7 @@ asio::awaitable<std::vector<figure>> run_trickle(run_context& ctx, unsigned rate
     t.latency_us.reserve(plan.count);
     t.lag_us.reserve(plan.count);
 
-    auto const target_cpu = [&] {
-        double total = 0;
-        for (pid_t pid : ctx.measured) total += tree_cpu_seconds(pid);
-        return total;
-    };
+    auto const target_cpu = [&] { return tree_cpu_seconds(ctx.measured); };
     double const cpu_before = target_cpu();
     double const harness_before = harness_cpu_seconds();
     auto const wall_start = clock_type::now();

@@ -87,11 +87,7 @@ asio::awaitable<std::vector<figure>> run_udp(run_context& ctx, std::size_t flows
         co_await set_up(ctx, *open.back());
     }
     std::size_t const window = std::max<std::size_t>(ctx.opt.udp_window / flows, 1);
-    auto const target_cpu = [&] {
-        double total = 0;
-        for (pid_t pid : ctx.measured) total += tree_cpu_seconds(pid);
-        return total;
-    };
+    auto const target_cpu = [&] { return tree_cpu_seconds(ctx.measured); };
     double const cpu_before = target_cpu();
     double const harness_before = harness_cpu_seconds();
     auto const start = clock_type::now();
